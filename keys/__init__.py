@@ -1,0 +1,1 @@
+"""Encrypted keystores, signers and operator authentication."""
