@@ -16,6 +16,8 @@ import click
 _GROUPS: tuple[tuple[str, str], ...] = (
     ("pricing.cli", "pricing"),
     ("settlement.cli", "deploy"),
+    ("keys.cli", "keys"),
+    ("relayer.relayer_cli", "relayer"),
 )
 
 
