@@ -58,5 +58,8 @@ test-py: build ## pytest against real Anvil, Ganache and PostgreSQL
 
 test: lint test-contracts test-py ## everything CI runs: lint, forge test, pytest
 
+bench: build ## run every benchmark, print one table, write bench/results.json
+	$(BIN)/python scripts/bench.py
+
 clean: ## remove build outputs (keeps .venv and node_modules)
 	rm -rf contracts/out contracts/cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
