@@ -1,0 +1,1 @@
+"""The relayer's public HTTP + WebSocket API (aiohttp)."""
