@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {OrderLib} from "../libraries/OrderLib.sol";
+
+/// @title IExchange
+/// @notice Batch settlement of EIP-712 signed option orders (domain "Strikebook", version "1",
+///         chainId, verifyingContract = this exchange).
+/// @dev Roles: OPERATOR_ROLE submits batches, PAUSER_ROLE pauses {settleBatch}, DEFAULT_ADMIN_ROLE
+///      (two-step transfer) grants roles and sets the fee recipient.
+interface IExchange {
+    /// @notice One fill: `amount` options between a resting maker order and a taker order, at the
+    ///         maker's price.
+    /// @param maker The maker order (its price is the execution price).
+    /// @param makerSignature 65-byte ECDSA (r ‖ s ‖ v) by the maker or a live delegate, or ERC-1271 bytes.
+    /// @param taker The taker order.
+    /// @param takerSignature As `makerSignature`, for the taker.
+    /// @param amount Options in underlying base units, 0 < amount < 2**127.
+    /// @param makerFee Fee per whole option charged to the maker, quote base units, <= maker.maxFee.
+    /// @param takerFee Fee per whole option charged to the taker, quote base units, <= taker.maxFee.
+    struct Fill {
+        OrderLib.Order maker;
+        bytes makerSignature;
+        OrderLib.Order taker;
+        bytes takerSignature;
+        uint256 amount;
+        uint256 makerFee;
+        uint256 takerFee;
+    }
+
+    /// @notice Fill `index` of batch `seq` executed.
+    /// @param maker The maker order's signer account; `taker` likewise.
+    /// @param makerIsBuy True if the maker bought (the taker sold).
+    /// @param amount Options, underlying base units.
+    /// @param price The maker's price: premium per whole option, quote base units.
+    /// @param premium Quote base units the buyer paid the seller (rounded in the maker's favour).
+    /// @param makerFee Quote base units the maker paid in fees; `takerFee` likewise.
+    event Trade(
+        uint64 indexed seq,
+        address indexed maker,
+        address indexed taker,
+        uint256 index,
+        bytes32 series,
+        bytes32 makerOrder,
+        bytes32 takerOrder,
+        bool makerIsBuy,
+        uint256 amount,
+        uint256 price,
+        uint256 premium,
+        uint256 makerFee,
+        uint256 takerFee
+    );
+    /// @notice Fill `index` of batch `seq` was skipped; `reason` is a {SkipReason} code.
+    event FillSkipped(uint64 indexed seq, uint256 index, uint8 reason);
+    /// @notice Batch `seq` applied: `filled` fills executed, `skipped` skipped.
+    event BatchSettled(uint64 indexed seq, uint256 filled, uint256 skipped);
+    /// @notice `maker` cancelled its order `orderHash` (by `by`: the maker or a delegate).
+    event OrderCancelled(address indexed maker, bytes32 indexed orderHash, address by);
+    /// @notice All `maker` orders with nonce < `minNonce` are cancelled.
+    event NoncesCancelled(address indexed maker, uint256 minNonce);
+    /// @notice `maker` authorized `key` to sign orders and cancels until `expiry` (exclusive).
+    event DelegateSet(address indexed maker, address indexed key, uint256 expiry);
+    /// @notice `maker` revoked `key`.
+    event DelegateRevoked(address indexed maker, address indexed key);
+
+    /// @notice `seq` is not `expected` (= last applied seq + 1).
+    error BadSequence(uint64 expected, uint64 seq);
+    /// @notice `minNonce` must grow: `current` is the present value.
+    error NonceNotIncreasing(uint256 current, uint256 minNonce);
+    /// @notice A delegate key must not be zero or the maker itself.
+    error InvalidDelegate(address key);
+    /// @notice A delegate expiry must be in the future (use {revokeDelegate} to end it).
+    error InvalidDelegateExpiry(uint256 expiry, uint256 nowTs);
+    /// @notice `caller` is not a live delegate of `maker`.
+    error NotDelegate(address maker, address caller);
+
+    /// @notice Why a fill was skipped (the first failing check, in this order). Numeric values are
+    ///         stable and listed in docs/PROTOCOL.md.
+    enum SkipReason {
+        None, // 0: never emitted
+        ZeroAmount, // 1: amount == 0
+        AmountTooLarge, // 2: amount, a price, a fee or a resulting position/balance exceeds its bound
+        SeriesMismatch, // 3: maker and taker orders name different series
+        SameSide, // 4: both orders buy or both sell
+        SelfTrade, // 5: maker and taker are the same account
+        PriceNotCrossed, // 6: buy price < sell price
+        MakerFeeAboveCap, // 7: makerFee > maker.maxFee
+        TakerFeeAboveCap, // 8: takerFee > taker.maxFee
+        MakerOrderExpired, // 9: block.timestamp > maker.expiry
+        TakerOrderExpired, // 10
+        UnknownSeries, // 11: series not listed
+        SeriesExpired, // 12: block.timestamp >= series expiry
+        MakerNonceCancelled, // 13: maker.nonce < minNonce[maker]
+        TakerNonceCancelled, // 14
+        MakerOrderCancelled, // 15: cancelled by hash
+        TakerOrderCancelled, // 16
+        MakerOverfill, // 17: filled + amount > maker.amount
+        TakerOverfill, // 18
+        MakerBadSignature, // 19
+        TakerBadSignature, // 20
+        MakerInsufficientFunds, // 21: free balance cannot cover premium, fee and collateral
+        TakerInsufficientFunds // 22
+    }
+
+    /// @notice Applies batch `seq` (must be exactly lastSeq + 1). Each fill is validated and either
+    ///         executed (event {Trade}) or skipped (event {FillSkipped}); a bad fill never reverts the
+    ///         batch. Each distinct order signature is verified once per batch. Only OPERATOR_ROLE,
+    ///         not while paused.
+    function settleBatch(uint64 seq, Fill[] calldata fills) external;
+
+    /// @notice Cancels the caller's orders by EIP-712 digest.
+    function cancelOrders(bytes32[] calldata orderHashes) external;
+
+    /// @notice Cancels `maker`'s orders by digest; the caller must be a live delegate of `maker`.
+    function cancelOrdersFor(address maker, bytes32[] calldata orderHashes) external;
+
+    /// @notice Cancels every caller order with nonce < `minNonce`; `minNonce` must grow.
+    function cancelAllBelow(uint256 minNonce) external;
+
+    /// @notice Authorizes `key` to sign orders (and cancel) for the caller while block.timestamp < expiry.
+    function setDelegate(address key, uint256 expiry) external;
+
+    /// @notice Revokes `key` at once.
+    function revokeDelegate(address key) external;
+
+    /// @notice Stops {settleBatch}. Only PAUSER_ROLE. Deposits, withdrawals, cancels and settlement go on.
+    function pause() external;
+    /// @notice Resumes {settleBatch}. Only PAUSER_ROLE.
+    function unpause() external;
+
+    /// @notice The last applied batch number (0 before the first batch; the first batch is 1).
+    function lastSeq() external view returns (uint64);
+
+    /// @notice Options already filled of `maker`'s order `orderHash`, and whether it was cancelled by hash.
+    function orderState(address maker, bytes32 orderHash) external view returns (uint256 filled, bool cancelled);
+
+    /// @notice Orders of `maker` with nonce below this are cancelled.
+    function minNonce(address maker) external view returns (uint256);
+
+    /// @notice Until when (exclusive, unix seconds) `key` may sign for `maker`; 0 if not a delegate.
+    function delegateExpiry(address maker, address key) external view returns (uint256);
+
+    /// @notice The order id: its EIP-712 digest under this exchange's domain.
+    function hashOrder(OrderLib.Order calldata order) external view returns (bytes32);
+
+    /// @notice Whether `signature` is a valid signature of `order` now (maker ECDSA, live delegate or ERC-1271).
+    function isValidSignature(OrderLib.Order calldata order, bytes calldata signature) external view returns (bool);
+
+    /// @notice The EIP-712 domain separator.
+    function domainSeparator() external view returns (bytes32);
+}
