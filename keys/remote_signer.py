@@ -12,6 +12,7 @@ hashes, so they can see and apply policy to what they sign. Use `sign_typed_data
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import urllib.error
@@ -35,6 +36,17 @@ def _redact(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def _split_credentials(url: str) -> tuple[str, str | None]:
+    """(URL without user:password, a Basic Authorization header value or None)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, None
+    userinfo = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    clean = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return clean, "Basic " + base64.b64encode(userinfo.encode()).decode()
+
+
 def _decode_hex(value: Any, what: str) -> bytes:
     if not isinstance(value, str) or not value.startswith("0x"):
         raise RemoteSignerError(f"remote signer returned a malformed {what} (expected 0x-hex)")
@@ -45,7 +57,11 @@ def _decode_hex(value: Any, what: str) -> bytes:
 
 
 class RemoteSigner:
-    """Signs through a JSON-RPC remote signer at `url` for `address` (or its only account)."""
+    """Signs through a JSON-RPC remote signer at `url` for `address` (or its only account).
+
+    `auth_token` is sent as a bearer token; `user:password@` in the URL as HTTP Basic auth.
+    Neither ever appears in reprs or error messages.
+    """
 
     def __init__(
         self,
@@ -57,9 +73,10 @@ class RemoteSigner:
     ) -> None:
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             raise RemoteSignerError(f"remote signer URL must be http(s): {_redact(url)}")
-        self._url = url
+        self._url, self._basic_auth = _split_credentials(url)
         self._timeout = timeout
         self._auth_token = auth_token
+        self._address: ChecksumAddress | None = None
         self._ids = itertools.count(1)
         accounts = self.accounts()
         if address is None:
@@ -71,15 +88,17 @@ class RemoteSigner:
         else:
             if not is_address(address):
                 raise RemoteSignerError(f"not an address: {address!r}")
-            self._address = to_checksum_address(address)
-            if self._address not in accounts:
-                raise RemoteSignerError(f"remote signer at {_redact(url)} does not hold {self._address}")
+            wanted = to_checksum_address(address)
+            if wanted not in accounts:
+                raise RemoteSignerError(f"remote signer at {_redact(url)} does not hold {wanted}")
+            self._address = wanted
 
     def __repr__(self) -> str:
         return f"RemoteSigner({_redact(self._url)!r}, {self._address})"
 
     @property
     def address(self) -> ChecksumAddress:
+        assert self._address is not None  # set in __init__ or __init__ raised
         return self._address
 
     # --- JSON-RPC -----------------------------------------------------------------------------
@@ -90,6 +109,8 @@ class RemoteSigner:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self._auth_token is not None:
             headers["Authorization"] = f"Bearer {self._auth_token}"
+        elif self._basic_auth is not None:
+            headers["Authorization"] = self._basic_auth
         req = urllib.request.Request(self._url, data=body, headers=headers, method="POST")
         where = _redact(self._url)
         try:
@@ -128,7 +149,7 @@ class RemoteSigner:
         )
 
     def sign_typed_data(self, typed_data: dict[str, Any]) -> bytes:
-        signature = _decode_hex(self._call("eth_signTypedData_v4", [self._address, typed_data]), "signature")
+        signature = _decode_hex(self._call("eth_signTypedData_v4", [self.address, typed_data]), "signature")
         if len(signature) == 65 and signature[64] in (0, 1):
             signature = signature[:64] + bytes([signature[64] + 27])  # some signers answer v in {0, 1}
         try:
@@ -136,18 +157,18 @@ class RemoteSigner:
             signer = recover_typed_data(typed_data, signature)
         except SignerError as exc:
             raise RemoteSignerError(f"remote signer returned an unusable signature: {exc}") from None
-        if signer != self._address:
-            raise RemoteSignerError(f"remote signer returned a signature by {signer}, not by {self._address}")
+        if signer != self.address:
+            raise RemoteSignerError(f"remote signer returned a signature by {signer}, not by {self.address}")
         return signature
 
     def sign_transaction(self, tx: dict[str, Any]) -> bytes:
-        result = self._call("eth_signTransaction", [tx_to_rpc(tx, self._address)])
+        result = self._call("eth_signTransaction", [tx_to_rpc(tx, self.address)])
         raw_hex = result.get("raw") if isinstance(result, dict) else result  # Clef/geth: {"raw", "tx"}
         raw = _decode_hex(raw_hex, "signed transaction")
         try:
             sender = recover_transaction(raw)
         except Exception as exc:  # eth-account raises several types for undecodable bytes
             raise RemoteSignerError(f"remote signer returned a bad transaction ({type(exc).__name__})") from None
-        if sender != self._address:
-            raise RemoteSignerError(f"remote signer returned a transaction signed by {sender}, not by {self._address}")
+        if sender != self.address:
+            raise RemoteSignerError(f"remote signer returned a transaction signed by {sender}, not by {self.address}")
         return raw
