@@ -191,15 +191,22 @@ def _implied_flat(
     x = log_moneyness(Sv, Kv) + (rv - qv) * Tv
     y = th * x
     scale = np.sqrt(Sv) * np.sqrt(Kv) * np.exp(-0.5 * (rv + qv) * Tv)
+    # Time value over the discounted intrinsic value, in price space so that a price equal to
+    # the intrinsic value is recognised exactly.
+    intrinsic = np.maximum(th * (Sv * np.exp(-qv * Tv) - Kv * np.exp(-rv * Tv)), 0.0)
+    time_value = price[idx] - intrinsic
     beta = price[idx] / scale
-    itm = y > 0.0
-    beta = np.where(itm, beta - 2.0 * np.sinh(0.5 * np.abs(y)), beta)
+    # In the money, subtract the intrinsic value in normalised space (2 sinh(y/2), from the
+    # accurately computed log-moneyness) unless rounding there leaves nothing.
+    beta_itm = beta - 2.0 * np.sinh(0.5 * np.abs(y))
+    beta = np.where(y > 0.0, np.where(beta_itm > 0.0, beta_itm, time_value / scale), beta)
     x_otm = -np.abs(y)
     b_max = np.exp(0.5 * x_otm)
     st = np.full(idx.size, Status.OK, dtype=np.int8)
-    st[beta < 0.0] = Status.BELOW_INTRINSIC
-    st[beta == 0.0] = Status.AT_INTRINSIC
-    st[beta >= b_max] = Status.ABOVE_UPPER_BOUND
+    st[time_value < 0.0] = Status.BELOW_INTRINSIC
+    st[time_value == 0.0] = Status.AT_INTRINSIC
+    upper_bound = np.where(th > 0.0, Sv * np.exp(-qv * Tv), Kv * np.exp(-rv * Tv))
+    st[(beta >= b_max) | (price[idx] >= upper_bound)] = Status.ABOVE_UPPER_BOUND
     out = np.full(idx.size, np.nan)
     out[st == Status.AT_INTRINSIC] = 0.0
     solve = st == Status.OK
