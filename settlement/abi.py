@@ -1,0 +1,175 @@
+"""ABI encoding and decoding for one forge artifact: calls, constructor, events and custom errors.
+
+Thin over eth-abi (plus web3's ABI helpers for type strings); no provider, no network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
+from eth_abi.exceptions import DecodingError
+
+from ._hashing import checksum_address, keccak256
+from .artifacts import Artifact, load_artifact
+from .errors import ArtifactError
+
+
+def _type_string(param: dict[str, Any]) -> str:
+    """The canonical ABI type of one input/output, tuples expanded: `(address,bytes32,...)[]`."""
+    kind: str = param["type"]
+    if kind.startswith("tuple"):
+        inner = ",".join(_type_string(c) for c in param["components"])
+        return f"({inner}){kind[5:]}"
+    return kind
+
+
+def _types(params: list[dict[str, Any]]) -> list[str]:
+    return [_type_string(p) for p in params]
+
+
+def _normalise(value: Any, abi_type: str) -> Any:
+    """Decoded values in this package's forms: checksummed addresses, tuples as tuples."""
+    if abi_type == "address":
+        return checksum_address(bytes.fromhex(value[2:]))
+    if isinstance(value, tuple | list) and abi_type.endswith("]"):
+        inner = abi_type[: abi_type.rindex("[")]
+        return [_normalise(v, inner) for v in value]
+    if isinstance(value, tuple) and abi_type.startswith("("):
+        parts = _split_tuple(abi_type[1:-1])
+        return tuple(_normalise(v, t) for v, t in zip(value, parts, strict=True))
+    return value
+
+
+def _split_tuple(body: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(body):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+    parts.append(body[start:])
+    return parts
+
+
+@dataclass(frozen=True)
+class EventABI:
+    name: str
+    topic: bytes
+    indexed: tuple[tuple[str, str], ...]
+    data: tuple[tuple[str, str], ...]
+    order: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DecodedError:
+    """A custom error (or `Error(string)` / `Panic(uint256)`) decoded from revert data."""
+
+    name: str
+    args: dict[str, Any]
+
+
+class ContractABI:
+    """Encoder/decoder for one compiled contract."""
+
+    def __init__(self, artifact: Artifact) -> None:
+        self.artifact = artifact
+        self._functions: dict[str, dict[str, Any]] = {}
+        self._events: dict[bytes, EventABI] = {}
+        self._errors: dict[bytes, tuple[str, list[str], list[str]]] = {}
+        self._constructor: list[dict[str, Any]] = []
+        for item in artifact.abi:
+            kind = item.get("type")
+            if kind == "function":
+                self._functions[item["name"]] = item
+            elif kind == "constructor":
+                self._constructor = item["inputs"]
+            elif kind == "event":
+                sig = f"{item['name']}({','.join(_types(item['inputs']))})"
+                topic = keccak256(sig.encode())
+                self._events[topic] = EventABI(
+                    item["name"],
+                    topic,
+                    tuple((i["name"], _type_string(i)) for i in item["inputs"] if i["indexed"]),
+                    tuple((i["name"], _type_string(i)) for i in item["inputs"] if not i["indexed"]),
+                    tuple(i["name"] for i in item["inputs"]),
+                )
+            elif kind == "error":
+                types = _types(item["inputs"])
+                sig = f"{item['name']}({','.join(types)})"
+                self._errors[keccak256(sig.encode())[:4]] = (item["name"], [i["name"] for i in item["inputs"]], types)
+        self._errors[bytes.fromhex("08c379a0")] = ("Error", ["message"], ["string"])
+        self._errors[bytes.fromhex("4e487b71")] = ("Panic", ["code"], ["uint256"])
+
+    @property
+    def events(self) -> dict[bytes, EventABI]:
+        """Events by topic 0."""
+        return self._events
+
+    def event_topic(self, name: str) -> bytes:
+        for topic, event in self._events.items():
+            if event.name == name:
+                return topic
+        raise ArtifactError(f"{self.artifact.name} has no event {name}")
+
+    def _function(self, name: str) -> dict[str, Any]:
+        try:
+            return self._functions[name]
+        except KeyError:
+            raise ArtifactError(f"{self.artifact.name} has no function {name}") from None
+
+    def selector(self, name: str) -> bytes:
+        fn = self._function(name)
+        return keccak256(f"{name}({','.join(_types(fn['inputs']))})".encode())[:4]
+
+    def encode_call(self, name: str, *args: Any) -> bytes:
+        """Calldata of `name(*args)`."""
+        fn = self._function(name)
+        return self.selector(name) + abi_encode(_types(fn["inputs"]), list(args))
+
+    def decode_output(self, name: str, data: bytes) -> tuple[Any, ...]:
+        """Return values of `name` (a tuple, even for one value)."""
+        types = _types(self._function(name)["outputs"])
+        return tuple(_normalise(v, t) for v, t in zip(abi_decode(types, data), types, strict=True))
+
+    def encode_deploy(self, *args: Any) -> bytes:
+        """Creation bytecode followed by the encoded constructor arguments."""
+        return bytes.fromhex(self.artifact.bytecode[2:]) + abi_encode(_types(self._constructor), list(args))
+
+    def decode_log(self, topics: list[bytes], data: bytes) -> tuple[str, dict[str, Any]] | None:
+        """(event name, arguments by name) of a log of this contract, or None for an unknown topic."""
+        if not topics or (event := self._events.get(topics[0])) is None:
+            return None
+        if len(topics) - 1 != len(event.indexed):
+            return None
+        values: dict[str, Any] = {}
+        for (arg, abi_type), topic in zip(event.indexed, topics[1:], strict=True):
+            values[arg] = _normalise(abi_decode([abi_type], topic)[0], abi_type)
+        decoded = abi_decode([t for _, t in event.data], data)
+        for (arg, abi_type), value in zip(event.data, decoded, strict=True):
+            values[arg] = _normalise(value, abi_type)
+        return event.name, {k: values[k] for k in event.order}
+
+    def decode_error(self, data: bytes) -> DecodedError | None:
+        """The custom error in revert `data`, or None if the selector is not this contract's."""
+        entry = self._errors.get(bytes(data[:4]))
+        if entry is None:
+            return None
+        name, arg_names, types = entry
+        try:
+            values = abi_decode(types, bytes(data[4:]))
+        except DecodingError:
+            return None
+        return DecodedError(name, {n: _normalise(v, t) for n, v, t in zip(arg_names, values, types, strict=True)})
+
+
+@cache
+def contract_abi(name: str, source: str | None = None) -> ContractABI:
+    """The (cached) `ContractABI` of forge artifact `name`."""
+    return ContractABI(load_artifact(name, source))

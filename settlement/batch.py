@@ -1,0 +1,94 @@
+"""Fills and batches as `Exchange.settleBatch` takes them, and the skip reason codes it emits."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ._hashing import keccak256
+from .abi import contract_abi
+from .errors import SettlementError
+from .order import SignedOrder
+
+
+class SkipReason(enum.IntEnum):
+    """`IExchange.SkipReason`: why `settleBatch` skipped a fill (first failing check). Values are stable."""
+
+    NONE = 0
+    ZERO_AMOUNT = 1
+    AMOUNT_TOO_LARGE = 2
+    SERIES_MISMATCH = 3
+    SAME_SIDE = 4
+    SELF_TRADE = 5
+    PRICE_NOT_CROSSED = 6
+    MAKER_FEE_ABOVE_CAP = 7
+    TAKER_FEE_ABOVE_CAP = 8
+    MAKER_ORDER_EXPIRED = 9
+    TAKER_ORDER_EXPIRED = 10
+    UNKNOWN_SERIES = 11
+    SERIES_EXPIRED = 12
+    MAKER_NONCE_CANCELLED = 13
+    TAKER_NONCE_CANCELLED = 14
+    MAKER_ORDER_CANCELLED = 15
+    TAKER_ORDER_CANCELLED = 16
+    MAKER_OVERFILL = 17
+    TAKER_OVERFILL = 18
+    MAKER_BAD_SIGNATURE = 19
+    TAKER_BAD_SIGNATURE = 20
+    MAKER_INSUFFICIENT_FUNDS = 21
+    TAKER_INSUFFICIENT_FUNDS = 22
+
+
+def skip_reason(code: int) -> SkipReason | int:
+    """The `SkipReason` for `code`, or the bare int for a code this package does not know yet."""
+    try:
+        return SkipReason(code)
+    except ValueError:
+        return code
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One fill: `amount` options (underlying base units) between a resting maker order and a taker
+    order at the maker's price; fees are per whole option in quote base units, within each order's cap."""
+
+    maker: SignedOrder
+    taker: SignedOrder
+    amount: int
+    maker_fee: int = 0
+    taker_fee: int = 0
+
+    def as_tuple(self) -> tuple[object, ...]:
+        """The ABI tuple of `IExchange.Fill`."""
+        return (
+            self.maker.order.as_tuple(),
+            self.maker.signature,
+            self.taker.order.as_tuple(),
+            self.taker.signature,
+            self.amount,
+            self.maker_fee,
+            self.taker_fee,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Batch number `seq` (must be exactly the exchange's lastSeq + 1 when it applies) and its fills."""
+
+    seq: int
+    fills: tuple[Fill, ...]
+
+    def __init__(self, seq: int, fills: Sequence[Fill]) -> None:
+        if type(seq) is not int or not 0 < seq < 2**64:
+            raise SettlementError(f"batch seq must be in 1..2**64-1, got {seq!r}")
+        object.__setattr__(self, "seq", seq)
+        object.__setattr__(self, "fills", tuple(fills))
+
+    def calldata(self) -> bytes:
+        """ABI-encoded `settleBatch(seq, fills)`."""
+        return contract_abi("Exchange").encode_call("settleBatch", self.seq, [f.as_tuple() for f in self.fills])
+
+    def fingerprint(self) -> bytes:
+        """keccak256 of the calldata: identifies this exact batch content."""
+        return keccak256(self.calldata())
