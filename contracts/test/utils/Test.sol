@@ -44,6 +44,8 @@ abstract contract Test {
     function assertLe(uint256 a, uint256 b, string memory err) internal pure { vm.assertLe(a, b, err); }
     function assertGt(uint256 a, uint256 b) internal pure { vm.assertGt(a, b, ""); }
     function assertGe(uint256 a, uint256 b) internal pure { vm.assertGe(a, b, ""); }
+    function assertGe(int256 a, int256 b) internal pure { vm.assertGe(a, b, ""); }
+    function assertLe(int256 a, int256 b) internal pure { vm.assertLe(a, b, ""); }
     function assertGe(uint256 a, uint256 b, string memory err) internal pure { vm.assertGe(a, b, err); }
     function assertApproxEqAbs(uint256 a, uint256 b, uint256 d) internal pure { vm.assertApproxEqAbs(a, b, d, ""); }
 
