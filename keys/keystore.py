@@ -85,7 +85,7 @@ def _validate_name(name: str) -> str:
     return name
 
 
-def _parse_private_key(private_key: bytes | str) -> bytes:
+def parse_private_key(private_key: bytes | str) -> bytes:
     """32 raw bytes from bytes or hex (with or without 0x); the message never repeats the input."""
     if isinstance(private_key, str):
         text = private_key.strip()
@@ -210,7 +210,7 @@ class Keystore:
     def import_key(self, name: str, role: KeyRole, private_key: bytes | str, password: str) -> KeyInfo:
         """Store an existing raw private key (bytes or hex) under a new name."""
         _validate_name(name)
-        return self._store_new(name, role, _parse_private_key(private_key), password)
+        return self._store_new(name, role, parse_private_key(private_key), password)
 
     def import_keyfile(self, name: str, role: KeyRole, keyfile: Path, old_password: str, password: str) -> KeyInfo:
         """Import another tool's v3 keystore file: decrypt with its password, re-encrypt under `password`."""
