@@ -307,24 +307,28 @@ class MatchingEngine:
                     return level
 
     def _rest(self, book: OrderBook, order: OrderSpec, remaining: int, events: list[Event]) -> None:
-        """Append `remaining` of `order` to the back of its price level."""
+        """Append `remaining` of `order` to the back of its price level (inlined: hot path)."""
         is_buy = order.is_buy
+        price = order.price
         side = book.bids if is_buy else book.asks
+        level = side.levels.get(price)
+        if level is None:
+            level = side.level_for(price)
         o = RestingOrderState(
             order.order_id,
             order.maker,
             book,
             is_buy,
-            order.price,
+            price,
             remaining,
             order.expiry,
             (order.expiry + 1) * 1000 - self._margin_ms,
             self._arrival,
         )
         self._arrival += 1
-        self._link(o, side.level_for(order.price))
+        self._link(o, level)
         book.seq += 1
-        events.append(Rested(book.series, book.seq, order.order_id, is_buy, order.price, remaining))
+        events.append(Rested(book.series, book.seq, order.order_id, is_buy, price, remaining))
 
     def _link(self, o: RestingOrderState, level: PriceLevel) -> None:
         """Index a new resting order: its level queue, the id map and its expiry bucket."""
@@ -334,13 +338,19 @@ class MatchingEngine:
         self._orders[o.order_id] = o
         bucket = self._buckets.get(o.expiry)
         if bucket is None:
-            bucket = self._buckets[o.expiry] = {}
-            heap = self._bucket_heap
-            heappush(heap, o.expiry)
-            if len(heap) > 2 * len(self._buckets) + 32:
-                self._bucket_heap = list(self._buckets)
-                heapify(self._bucket_heap)
+            bucket = self._new_bucket(o.expiry)
         bucket[o.order_id] = o
+
+    def _new_bucket(self, expiry: int) -> dict[bytes, RestingOrderState]:
+        """An empty expiry bucket, its key pushed on the (periodically compacted) heap."""
+        bucket: dict[bytes, RestingOrderState] = {}
+        self._buckets[expiry] = bucket
+        heap = self._bucket_heap
+        heappush(heap, expiry)
+        if len(heap) > 2 * len(self._buckets) + 32:
+            self._bucket_heap = list(self._buckets)
+            heapify(self._bucket_heap)
+        return bucket
 
     def _remove(self, o: RestingOrderState, level: PriceLevel, side: BookSide) -> None:
         """Unindex a resting order (the caller pops it from the queue or leaves it dead there)."""
