@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -92,3 +93,45 @@ class Batch:
     def fingerprint(self) -> bytes:
         """keccak256 of the calldata: identifies this exact batch content."""
         return keccak256(self.calldata())
+
+
+def batch_to_json(batch: Batch) -> str:
+    """Canonical JSON of a batch: signed orders in their canonical form, integers as decimal strings."""
+    return json.dumps(
+        {
+            "seq": str(batch.seq),
+            "fills": [
+                {
+                    "maker": f.maker.to_json_dict(),
+                    "taker": f.taker.to_json_dict(),
+                    "amount": str(f.amount),
+                    "makerFee": str(f.maker_fee),
+                    "takerFee": str(f.taker_fee),
+                }
+                for f in batch.fills
+            ],
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def batch_from_json(text: str | bytes) -> Batch:
+    """Parse `batch_to_json` output; raises `SettlementError` (orders: `OrderJSONError`) when malformed."""
+    try:
+        obj = json.loads(text)
+        fills = [
+            Fill(
+                SignedOrder.from_json_dict(f["maker"]),
+                SignedOrder.from_json_dict(f["taker"]),
+                int(f["amount"]),
+                int(f["makerFee"]),
+                int(f["takerFee"]),
+            )
+            for f in obj["fills"]
+        ]
+        return Batch(int(obj["seq"]), fills)
+    except SettlementError:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SettlementError(f"malformed batch JSON: {exc!r}") from None

@@ -283,9 +283,9 @@ class Submitter:
             self.chain.send_raw_transaction(attempt.raw)
         except RPCError as exc:
             text = exc.rpc_message.lower()
-            if "nonce too low" in text or "nonce is too low" in text or "underpriced" in text:
-                # the nonce is taken (maybe by this very batch) or a pricier twin is pending:
-                # the wait loop finds out which from receipts and lastSeq
+            if any(m in text for m in _RETRYABLE_SEND_ERRORS):
+                # the nonce is taken (maybe by this very batch), a pricier twin is pending, or the
+                # fees are below the base fee: the wait loop finds out which and bumps if needed
                 log.warning("broadcast of 0x%s refused: %s", attempt.tx_hash.hex(), exc.rpc_message)
                 return
             raise
@@ -344,15 +344,15 @@ class Submitter:
             self._sign_and_send(record, calldata, self._take_nonce(), market_fees(self.chain), latest.gas)
             state.last_sent = self._clock()
             return
+        pending = self.chain.block("pending")
+        next_base = pending.base_fee if pending is not None else None
         if self.chain.transaction(latest.tx_hash) is None:
             log.warning("batch %d: node lost 0x%s; rebroadcasting", batch.seq, latest.tx_hash.hex())
             self._broadcast(latest)
             if state.last_sent == float("-inf"):
                 state.last_sent = self._clock()
-            if self.chain.transaction(latest.tx_hash) is None:
+            if self.chain.transaction(latest.tx_hash) is None and latest.fees.covers(next_base):
                 return
-        pending = self.chain.block("pending")
-        next_base = pending.base_fee if pending is not None else None
         stuck = self._clock() - state.last_sent >= self.config.stuck_after
         if latest.fees.covers(next_base) and not stuck:
             return
@@ -368,6 +368,17 @@ class Submitter:
         log.warning("batch %d: replacing 0x%s (%s) with fees %s", batch.seq, latest.tx_hash.hex(), latest.fees, fees)
         self._sign_and_send(record, calldata, latest.nonce, fees, latest.gas)
         state.last_sent = self._clock()
+
+
+#: Broadcast refusals the wait loop resolves (lowercase substrings of node messages).
+_RETRYABLE_SEND_ERRORS = (
+    "nonce too low",
+    "nonce is too low",
+    "underpriced",
+    "less than block base fee",
+    "fee too low",
+    "feecap",
+)
 
 
 def _applies(receipt: Receipt, seq: int) -> bool:
