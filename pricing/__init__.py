@@ -16,12 +16,15 @@ from pricing.errors import (
     PricingError,
     Status,
 )
+from pricing.heston import HestonCalibration, HestonParams, calibrate_heston, heston_cf, heston_price
 from pricing.implied_vol import black76_implied_vol, implied_vol
 
 __all__ = [
     "CalibrationError",
     "ConvergenceError",
     "Greeks",
+    "HestonCalibration",
+    "HestonParams",
     "InvalidInputError",
     "NoImpliedVolatilityError",
     "PricingError",
@@ -31,5 +34,8 @@ __all__ = [
     "black76_price",
     "bs_greeks",
     "bs_price",
+    "calibrate_heston",
+    "heston_cf",
+    "heston_price",
     "implied_vol",
 ]
