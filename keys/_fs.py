@@ -51,8 +51,7 @@ def check_private_file(path: Path) -> None:
         raise InsecurePermissionsError(f"{path} is owned by uid {st.st_uid}, not by the current user")
     if st.st_mode & 0o077:
         raise InsecurePermissionsError(
-            f"{path} has mode {stat.S_IMODE(st.st_mode):04o}; other users could read it. "
-            f"Fix it with: chmod 600 {path}"
+            f"{path} has mode {stat.S_IMODE(st.st_mode):04o}; other users could read it. Fix it with: chmod 600 {path}"
         )
 
 

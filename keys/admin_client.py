@@ -1,8 +1,8 @@
 """The client side of admin authentication: credentials and request signing (for the CLI and SDK).
 
-    creds = AdminCredentials.load(path)
-    headers = sign_admin_request(creds, "POST", "/v1/admin/pause", body)
-    # send body with these headers; for TOTP actions pass totp=<code from the authenticator app>
+creds = AdminCredentials.load(path)
+headers = sign_admin_request(creds, "POST", "/v1/admin/pause", body)
+# send body with these headers; for TOTP actions pass totp=<code from the authenticator app>
 """
 
 from __future__ import annotations

@@ -260,9 +260,7 @@ def delete_cmd(name: str, yes: bool, keystore_dir: Path | None) -> None:
         store = _keystore(keystore_dir)
         info = store.info(name)
         if not yes:
-            click.confirm(
-                f"Delete {info.name} ({info.role.value}, {info.address})? This cannot be undone", abort=True
-            )
+            click.confirm(f"Delete {info.name} ({info.role.value}, {info.address})? This cannot be undone", abort=True)
         store.delete(name)
     log.info("deleted key %s address=%s", info.name, info.address)
     click.echo(f"deleted {info.name} {info.address}")

@@ -175,9 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--auth-token-env", default=None, help="environment variable holding a bearer token")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    password: PasswordSource = (
-        EnvPassword(args.password_env) if args.password_env else FilePassword(args.password_file)
-    )
+    password: PasswordSource = EnvPassword(args.password_env) if args.password_env else FilePassword(args.password_file)
     token = None
     if args.auth_token_env:
         token = os.environ.get(args.auth_token_env)

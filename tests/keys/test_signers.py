@@ -195,9 +195,7 @@ def test_remote_server_log_never_contains_the_key(
     assert TEST_KEY_HEX not in log
 
 
-def test_transaction_from_the_remote_signer_is_mined_by_anvil(
-    anvil: ChainNode, key_dir: Path, tmp_path: Path
-) -> None:
+def test_transaction_from_the_remote_signer_is_mined_by_anvil(anvil: ChainNode, key_dir: Path, tmp_path: Path) -> None:
     w3 = anvil.w3
     anvil.rpc("anvil_setBalance", TEST_ADDRESS, hex(10**18))
     recipient = Account.create().address
