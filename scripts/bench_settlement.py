@@ -36,11 +36,13 @@ from settlement.signing import SignatureCheck, key_address, sign_order, verify_o
 ORDERS_TARGET = 15_000
 
 
-def _pin_to_one_core() -> None:
-    """Run on one CPU so the figure is per core (libsecp256k1 is single-threaded anyway)."""
-    if hasattr(os, "sched_setaffinity"):
-        cpus = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpus[-1]})
+def _pin_to_one_core() -> set[int] | None:
+    """Run on one CPU so the figure is per core; returns the previous affinity to restore."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    before = set(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {max(before)})
+    return before
 
 
 def _random_orders(n: int, domain: Domain, rng: random.Random) -> list[SignedOrder]:
@@ -108,9 +110,44 @@ def bench_orders(n: int, repeats: int) -> list[dict[str, Any]]:
     ]
 
 
-def bench_chain() -> list[dict[str, Any]]:
-    """Fills settled per second on Anvil (added with the batch submitter)."""
-    return []
+def bench_chain(sizes: tuple[int, ...] = (1, 10, 100), batches_per_size: int = 3) -> list[dict[str, Any]]:
+    """Fills settled per second on a fresh Anvil (automine) through the real submitter path:
+    simulate (eth_simulateV1), estimate, sign, send, receipt. Orders are signed before timing."""
+    import tempfile
+
+    from settlement.journal import SQLiteSubmitJournal
+    from settlement.submitter import Submitter, SubmitterConfig
+    from tests.settlement.venue import USD, setup_venue
+    from tests.support.chain import run_anvil
+
+    figures: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp, run_anvil(Path(tmp)) as node:
+        venue = setup_venue(node, n_traders=9, deposit=10**9 * USD)
+        submitter = Submitter(
+            venue.chain,
+            venue.operator,
+            venue.manifest.exchange,
+            SQLiteSubmitJournal(Path(tmp) / "journal.db"),
+            SubmitterConfig(poll_interval=0.002),
+        )
+        seq = 1
+        for size in sizes:
+            batches = [venue.batch(seq + i, size) for i in range(batches_per_size)]
+            seq += batches_per_size
+            start = time.perf_counter()
+            results = [submitter.submit(b) for b in batches]
+            elapsed = time.perf_counter() - start
+            assert all(len(r.filled) == size and not r.skipped for r in results)
+            gas = sum(r.gas_used for r in results) / (size * batches_per_size)
+            figures.append(
+                {
+                    "name": f"fills settled on Anvil, batch of {size}",
+                    "value": round(size * batches_per_size / elapsed, 1),
+                    "unit": "fills/s",
+                    "gas_per_fill": round(gas),
+                }
+            )
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,13 +158,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-chain", action="store_true", help="skip the Anvil settlement benchmark")
     args = parser.parse_args(argv)
 
-    _pin_to_one_core()
+    previous = _pin_to_one_core()
     figures = bench_orders(args.orders, args.repeats)
+    if previous is not None:
+        os.sched_setaffinity(0, previous)  # the Anvil node started below gets every core again
     if not args.no_chain:
         figures += bench_chain()
 
     for fig in figures:
         line = f"{fig['name']}: {fig['value']:,} {fig['unit']}"
+        if "gas_per_fill" in fig:
+            line += f"  (gas per fill {fig['gas_per_fill']:,})"
         if "reference_value" in fig:
             line += f"  (reference {fig['reference']}: {fig['reference_value']:,}; ratio {fig['ratio']:.2f}x)"
         print(line)
