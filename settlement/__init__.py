@@ -2,6 +2,9 @@
 
 from ._hashing import Address, checksum_address, keccak256
 from .artifacts import Artifact, load_artifact
+from .batch import Batch, Fill, SkipReason, batch_from_json, batch_to_json
+from .chain import Chain, HTTPTransport, Transport
+from .deploy import DeployConfig, deploy
 from .errors import (
     ArtifactError,
     ChainError,
@@ -14,8 +17,12 @@ from .errors import (
     SignatureError,
     SubmitError,
 )
+from .indexer import Event, Indexer, IndexerStore, IndexerUpdate, SQLiteIndexerStore
+from .journal import SQLiteSubmitJournal, SubmitJournal
+from .manifest import Manifest
 from .order import TYPE_HASH, TYPE_STRING, Domain, Order, SignedOrder, hash_order, make_domain, series_id, struct_hash
 from .signing import SignatureCheck, check_signature, recover, sign_digest, sign_order, verify_order
+from .submitter import Simulation, SubmitResult, Submitter, SubmitterConfig, simulate_batch
 
 __all__ = [
     "TYPE_HASH",
@@ -23,21 +30,43 @@ __all__ = [
     "Address",
     "Artifact",
     "ArtifactError",
+    "Batch",
+    "Chain",
     "ChainError",
+    "DeployConfig",
     "DeployError",
     "Domain",
+    "Event",
+    "Fill",
+    "HTTPTransport",
+    "Indexer",
     "IndexerError",
+    "IndexerStore",
+    "IndexerUpdate",
+    "Manifest",
     "ManifestError",
     "Order",
     "OrderError",
     "OrderJSONError",
+    "SQLiteIndexerStore",
+    "SQLiteSubmitJournal",
     "SettlementError",
     "SignatureCheck",
     "SignatureError",
     "SignedOrder",
+    "Simulation",
+    "SkipReason",
     "SubmitError",
+    "SubmitJournal",
+    "SubmitResult",
+    "Submitter",
+    "SubmitterConfig",
+    "Transport",
+    "batch_from_json",
+    "batch_to_json",
     "check_signature",
     "checksum_address",
+    "deploy",
     "hash_order",
     "keccak256",
     "load_artifact",
@@ -46,6 +75,7 @@ __all__ = [
     "series_id",
     "sign_digest",
     "sign_order",
+    "simulate_batch",
     "struct_hash",
     "verify_order",
 ]

@@ -5,8 +5,10 @@ uses through `SignatureChecker`), recovery refuses `v` outside {27, 28} and any 
 every signature has exactly one accepted form (no malleable twin, no EIP-2098 compact form).
 An order is never identified by its signature bytes, only by its digest.
 
-Contract makers (ERC-1271) sign with whatever their `isValidSignature` accepts: this offline model
-cannot check those; `verify_order` says so with `SignatureCheck.NOT_MAKER_EOA_SIGNATURE`.
+Two kinds of valid signatures can only be checked on-chain, never by this offline model: those by a
+live delegate key of the maker (`Exchange.setDelegate`) and contract makers' ERC-1271 signatures.
+`verify_order` reports both as `SignatureCheck.NOT_MAKER_EOA_SIGNATURE`; ask the exchange's
+`isValidSignature(order, signature)` view for the final word.
 """
 
 from __future__ import annotations
@@ -91,8 +93,8 @@ class SignatureCheck(enum.Enum):
     VALID = "valid"
     """65-byte ECDSA signature by the maker's key: the contract accepts it for an EOA maker."""
     NOT_MAKER_EOA_SIGNATURE = "not_maker_eoa_signature"
-    """Not an ECDSA signature by the maker's key. Invalid for an EOA maker; a contract maker
-    (ERC-1271) may still accept it on-chain, which only an `isValidSignature` call can tell."""
+    """Not an ECDSA signature by the maker's own key. It may still be valid on-chain (a live delegate's
+    signature, or a contract maker's ERC-1271 bytes), which only `Exchange.isValidSignature` can tell."""
 
 
 def verify_order(signed: SignedOrder, domain: Domain) -> SignatureCheck:

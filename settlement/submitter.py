@@ -22,7 +22,7 @@ from typing import Any
 from keys.signer import Signer
 
 from ._hashing import Address, keccak256, to_address
-from .abi import DecodedError, contract_abi
+from .abi import ContractABI, DecodedError, contract_abi
 from .batch import Batch, SkipReason, skip_reason
 from .chain import CallReverted, Chain, Log, Receipt, RPCError, parse_log
 from .errors import ChainError, SubmitError
@@ -31,8 +31,10 @@ from .transactions import Fees, build_tx, market_fees
 
 log = logging.getLogger(__name__)
 
-_EXCHANGE = contract_abi("Exchange")
-_TOPIC_SETTLED = _EXCHANGE.event_topic("BatchSettled")
+
+def _exchange() -> ContractABI:
+    """The exchange ABI, loaded on first use so importing this package never needs a build."""
+    return contract_abi("Exchange")
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def _batch_outcome(seq: int, logs: list[Log] | tuple[Log, ...]) -> tuple[dict[in
     for entry in logs:
         if len(entry.topics) < 2 or entry.topics[1] != seq_topic:
             continue
-        decoded = _EXCHANGE.decode_log(list(entry.topics), entry.data)
+        decoded = _exchange().decode_log(list(entry.topics), entry.data)
         if decoded is None:
             continue
         name, args = decoded
@@ -93,7 +95,7 @@ def simulate_batch(chain: Chain, exchange: str, operator: str, batch: Batch) -> 
         gas = int(outcome["gasUsed"], 16)
         if int(outcome["status"], 16) != 1:
             revert = bytes.fromhex(outcome.get("returnData", "0x")[2:])
-            return Simulation("eth_simulateV1", True, _EXCHANGE.decode_error(revert), {}, (), gas)
+            return Simulation("eth_simulateV1", True, _exchange().decode_error(revert), {}, (), gas)
         skipped, filled = _batch_outcome(batch.seq, [_sim_log(raw) for raw in outcome.get("logs", [])])
         return Simulation("eth_simulateV1", False, None, skipped, tuple(filled), gas)
     except RPCError as exc:
@@ -106,7 +108,7 @@ def simulate_batch(chain: Chain, exchange: str, operator: str, batch: Batch) -> 
         gas = int(trace.get("gasUsed", "0x0"), 16)
         if trace.get("error"):
             revert = bytes.fromhex(trace.get("output", "0x")[2:])
-            return Simulation("debug_traceCall", True, _EXCHANGE.decode_error(revert), {}, (), gas)
+            return Simulation("debug_traceCall", True, _exchange().decode_error(revert), {}, (), gas)
         skipped, filled = _batch_outcome(batch.seq, [_sim_log(raw) for raw in trace.get("logs", [])])
         return Simulation("debug_traceCall", False, None, skipped, tuple(filled), gas)
     except RPCError as exc:
@@ -115,7 +117,7 @@ def simulate_batch(chain: Chain, exchange: str, operator: str, batch: Batch) -> 
     try:
         chain.call(exchange, batch.calldata(), sender=operator)
     except CallReverted as exc:
-        decoded = _EXCHANGE.decode_error(exc.data) if exc.data else None
+        decoded = _exchange().decode_error(exc.data) if exc.data else None
         return Simulation("eth_call", True, decoded, {}, (), None, skips_known=False)
     return Simulation("eth_call", False, None, {}, (), None, skips_known=False)
 
@@ -188,7 +190,8 @@ class Submitter:
 
     def last_seq(self) -> int:
         """The exchange's last applied batch number."""
-        (seq,) = _EXCHANGE.decode_output("lastSeq", self.chain.call(self.exchange, _EXCHANGE.encode_call("lastSeq")))
+        abi = _exchange()
+        (seq,) = abi.decode_output("lastSeq", self.chain.call(self.exchange, abi.encode_call("lastSeq")))
         return int(seq)
 
     def simulate(self, batch: Batch) -> Simulation:
@@ -261,7 +264,7 @@ class Submitter:
                 {"from": self.signer.address, "to": self.exchange, "data": "0x" + calldata.hex()}
             )
         except CallReverted as exc:
-            decoded = _EXCHANGE.decode_error(exc.data) if exc.data else None
+            decoded = _exchange().decode_error(exc.data) if exc.data else None
             raise SubmitError(f"settleBatch would revert: {decoded or exc}") from exc
         return gas * (100 + self.config.gas_margin_pct) // 100 + 20_000
 
@@ -383,8 +386,9 @@ _RETRYABLE_SEND_ERRORS = (
 
 def _applies(receipt: Receipt, seq: int) -> bool:
     seq_topic = seq.to_bytes(32, "big")
+    settled = _exchange().event_topic("BatchSettled")
     return any(
-        entry.topics and entry.topics[0] == _TOPIC_SETTLED and entry.topics[1] == seq_topic for entry in receipt.logs
+        len(entry.topics) > 1 and entry.topics[0] == settled and entry.topics[1] == seq_topic for entry in receipt.logs
     )
 
 

@@ -1,0 +1,43 @@
+"""The indexer decodes every suite event from the deployment block on and resumes from its cursor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from settlement.batch import Batch, SkipReason
+from settlement.indexer import Indexer, SQLiteIndexerStore
+from settlement.journal import SQLiteSubmitJournal
+from settlement.submitter import Submitter
+from tests.settlement.venue import OPTION, PRICE, setup_venue
+from tests.support.chain import ChainNode
+
+
+def test_events_are_decoded_into_typed_records_and_the_cursor_survives_a_restart(
+    anvil: ChainNode, tmp_path: Path
+) -> None:
+    venue = setup_venue(anvil, n_traders=2)
+    store_path = tmp_path / "idx.db"
+    first = Indexer.for_manifest(venue.chain, venue.manifest, SQLiteIndexerStore(store_path), batch_blocks=3)
+    setup_events = first.poll()
+    submitter = Submitter(venue.chain, venue.operator, venue.manifest.exchange, SQLiteSubmitJournal(":memory:"))
+    fill = venue.fill(0, 1)
+    submitter.submit(Batch(1, [fill, venue.fill(0, 0)]))
+
+    restarted = Indexer.for_manifest(venue.chain, venue.manifest, SQLiteIndexerStore(store_path), batch_blocks=3)
+    update = restarted.poll()
+    idle = restarted.poll()
+
+    names = {e.name for e in setup_events.added}
+    assert {"RoleGranted", "AssetAdded", "SeriesListed", "Deposited", "FeeRecipientSet"} <= names
+    assert not setup_events.retracted
+    assert [e.name for e in update.added] == ["Trade", "FillSkipped", "BatchSettled"]
+    trade, skipped, settled = update.added
+    assert trade.contract == "Exchange" and trade.args["seq"] == 1
+    assert trade.args["maker"] == venue.traders[0].address and trade.args["taker"] == venue.traders[1].address
+    assert trade.args["amount"] == OPTION and trade.args["price"] == PRICE and trade.args["makerIsBuy"] is True
+    assert trade.args["makerOrder"] == fill.maker.order.digest(venue.manifest.domain)
+    assert trade.args["takerOrder"] == fill.taker.order.digest(venue.manifest.domain)
+    assert skipped.args == {"seq": 1, "index": 1, "reason": SkipReason.SELF_TRADE}
+    assert settled.args == {"seq": 1, "filled": 1, "skipped": 1}
+    assert idle.added == () and idle.retracted == ()
+    assert idle.next_block == venue.chain.block_number() + 1
