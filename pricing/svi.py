@@ -124,7 +124,11 @@ def jump_wings_to_raw(jw: JumpWings) -> RawSVI:
         sigma = gap / (b * (1.0 - math.sqrt(1.0 - rho**2)))
         return RawSVI(a=w - b * sigma, b=b, rho=rho, m=0.0, sigma=sigma)
     alpha = math.copysign(math.sqrt(1.0 / beta**2 - 1.0), beta)
-    m = gap / (b * (math.copysign(math.sqrt(1.0 + alpha**2), alpha) - rho - alpha * math.sqrt(1.0 - rho**2)))
+    # sign(alpha) sqrt(1 + alpha^2) - alpha sqrt(1 - rho^2), rationalised: for large |alpha| and
+    # small rho the two terms nearly cancel.
+    inv_alpha2 = beta**2 / (1.0 - beta**2)
+    wings = alpha * (inv_alpha2 + rho**2) / (math.sqrt(1.0 + inv_alpha2) + math.sqrt(1.0 - rho**2))
+    m = gap / (b * (wings - rho))
     sigma = alpha * m
     a = jw.v_tilde * jw.t - b * sigma * math.sqrt(1.0 - rho**2)
     return RawSVI(a=a, b=b, rho=rho, m=m, sigma=sigma)
