@@ -7,6 +7,7 @@ and a :class:`Status` code rather than an exception, unless ``raise_on_error=Tru
 
 from __future__ import annotations
 
+from pricing import svi
 from pricing.black_scholes import Greeks, black76_greeks, black76_price, bs_greeks, bs_price
 from pricing.errors import (
     CalibrationError,
@@ -38,4 +39,5 @@ __all__ = [
     "heston_cf",
     "heston_price",
     "implied_vol",
+    "svi",
 ]

@@ -111,7 +111,7 @@ def implied_normalised_volatility(beta: FloatArray, x: FloatArray) -> tuple[Floa
         m = (branch == _MIDDLE) & (beta > b_c)
         s[m] = _hermite(beta[m], b_c[m], b_u[m], s_c[m], s_u[m], 1.0 / v_c[m], 1.0 / v_u[m])
         lo[m], hi[m] = s_c[m], s_u[m]
-    bad_guess = ~np.isfinite(s) | (s <= lo) | (s >= hi)
+    bad_guess = ~np.isfinite(s) | (s < lo) | (s > hi)
     s = np.where(bad_guess, np.where(np.isfinite(hi), 0.5 * (lo + hi), 2.0 * lo + 1.0), s)
     log_beta = np.log(beta)
     log_gap = np.log(b_max - beta)
@@ -166,7 +166,11 @@ def implied_normalised_volatility(beta: FloatArray, x: FloatArray) -> tuple[Floa
             step = np.where(np.isfinite(step), step, nu)
             candidate = sa + step
             small = np.abs(step) <= _STEP_TOLERANCE * sa
-        outside = ~np.isfinite(candidate) | (candidate <= lo_a) | (candidate >= hi_a)
+        # A step that lands beyond the bracket by a hair (root on a bracket end) is clipped;
+        # only a real overshoot falls back to bisection.
+        slack = _STEP_TOLERANCE * sa
+        outside = ~np.isfinite(candidate) | (candidate < lo_a - slack) | (candidate > hi_a + slack)
+        candidate = np.clip(candidate, lo_a, hi_a)
         fallback = np.where(np.isfinite(hi_a), 0.5 * (lo_a + hi_a), 2.0 * np.maximum(sa, lo_a))
         candidate = np.where(small, np.clip(candidate, lo_a, hi_a), np.where(outside, fallback, candidate))
         done = small | (g == 0.0)

@@ -19,6 +19,8 @@ from pricing import (
     bs_price,
     implied_vol,
 )
+from pricing.implied_vol import implied_normalised_volatility
+from pricing.normalised_black import normalised_otm_call, normalised_vega
 from tests.pricing import mp_reference
 
 
@@ -151,3 +153,25 @@ def test_round_trip_through_the_price_returns_the_volatility(
         time_value = float(price) - max((1 if is_call else -1) * (S - K * math.exp(-0.02 * T)), 0.0)
     conditioning = max(1.0, abs(float(price)) / max(time_value, 1e-300))
     assert abs(vol - sigma) <= 1e-14 * conditioning * max(1.0, sigma) * 50
+
+
+def test_volatilities_exactly_at_the_branch_anchor_points_invert() -> None:
+    # s_c = sqrt(2|x|) (inflection of b in s) and the points where its tangent meets 0 and
+    # b_max bound the initial brackets: a root sitting exactly on one must still converge.
+    x = -np.exp(np.linspace(-20.0, 3.0, 400))
+    s_c = np.sqrt(-2.0 * x)
+    b_c = normalised_otm_call(x, s_c)
+    v_c = normalised_vega(x, s_c)
+    for s in (s_c, np.maximum(s_c - b_c / v_c, 1e-300), s_c + (np.exp(0.5 * x) - b_c) / v_c):
+        beta = normalised_otm_call(x, s)
+        usable = (beta > 0.0) & (beta < np.exp(0.5 * x))
+        found, converged = implied_normalised_volatility(beta[usable], x[usable])
+        assert np.all(converged)
+        np.testing.assert_allclose(found, s[usable], rtol=1e-14)
+
+
+def test_at_the_money_forward_round_trip_with_carry() -> None:
+    # x = -0.02, s = 0.2: the root is exactly the inflection point sqrt(2|x|).
+    for is_call in (True, False):
+        price = bs_price(100.0, 100.0, 1.0, 0.02, 0.2, is_call)
+        assert implied_vol(price, 100.0, 100.0, 1.0, 0.02, is_call) == pytest.approx(0.2, abs=1e-15)
