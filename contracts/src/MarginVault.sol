@@ -34,6 +34,8 @@ abstract contract MarginVault is IMarginVault, AccessControlDefaultAdminRules, R
     /// @inheritdoc IMarginVault
     mapping(address asset => int256) public settlementBalance;
     /// @inheritdoc IMarginVault
+    mapping(bytes32 series => int256) public settledPosition;
+    /// @inheritdoc IMarginVault
     address public feeRecipient;
 
     constructor(ISeriesRegistry registry_, ISettlementOracle oracle_, address feeRecipient_) {
@@ -109,6 +111,7 @@ abstract contract MarginVault is IMarginVault, AccessControlDefaultAdminRules, R
         free += payout;
         if (free > MASK_128) revert BalanceOverflow(account, asset);
         _positions[account][id] = 0;
+        settledPosition[id] += position;
         _balances[account][asset] = free | (locked << 128);
         emit Settled(account, id, position, spot, payout, owed);
     }

@@ -76,6 +76,11 @@ interface IMarginVault {
     ///         Negative while longs settled before their shorts; >= 0 (rounding dust) once all settled.
     function settlementBalance(address asset) external view returns (int256);
 
+    /// @notice Σ of the positions already settled in `seriesId` (underlying base units). Settling
+    ///         zeroes one account's position at a time, so Σ open positions + settledPosition == 0
+    ///         at every moment (and Σ open positions == 0 before any settlement).
+    function settledPosition(bytes32 seriesId) external view returns (int256);
+
     /// @notice Collateral a position must lock (pure): a short call `-position` underlying base units,
     ///         a short put `ceil(strike * -position / underlyingUnit)` quote base units; longs 0.
     function requiredCollateral(bool isCall, uint256 strike, uint256 underlyingUnit, int256 position)
