@@ -16,6 +16,7 @@ import click
 _GROUPS: tuple[tuple[str, str], ...] = (
     ("pricing.cli", "pricing"),
     ("settlement.cli", "deploy"),
+    ("settlement.audit_cli", "audit"),
     ("keys.cli", "keys"),
     ("relayer.relayer_cli", "relayer"),
 )
