@@ -1,0 +1,76 @@
+"""Venue configuration: where the chain, store and operator key are, and the venue's policies."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keys.signer import Signer
+from relayer.engine import EngineConfig
+from settlement.manifest import Manifest
+from settlement.submitter import SubmitterConfig
+
+
+@dataclass(frozen=True, slots=True)
+class FeeSchedule:
+    """Fees per whole option in quote base units, charged by the batcher on every fill.
+
+    The charged fee is min(schedule rate, the order's signed `maxFee`), so a fill never
+    exceeds a cap (the contract would skip it). The contract floors fee * amount / unit.
+    """
+
+    maker_fee: int = 0
+    taker_fee: int = 0
+
+    def maker(self, max_fee: int) -> int:
+        return min(self.maker_fee, max_fee)
+
+    def taker(self, max_fee: int) -> int:
+        return min(self.taker_fee, max_fee)
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class VenueConfig:
+    """Everything `Venue.open` needs.
+
+    - `manifest`, `rpc_url`: the deployment and a JSON-RPC endpoint of its chain.
+    - `db_url`: the relayer store (SQLite file URL or PostgreSQL); `data_dir` holds the
+      submitter's write-ahead journal (`submit-journal.sqlite`).
+    - `operator`: the key with OPERATOR_ROLE on the exchange (signs `settleBatch`).
+    - `batch_size`/`batch_ms`: cut a batch at this many fills or this many ms after its first fill.
+    - `verify_workers`: processes verifying signatures (0: verify in-process only);
+      `verify_chunk`: orders per pool task; `inline_verify_max`: batches this small are
+      verified in-process (a pool round trip costs more than a few recoveries).
+    - `call_price_cap`: optional upper bound on call premiums per underlying (quote base units
+      per option); without one, a call's price is bounded only by the contract's 2**128 - 1.
+    - `snapshot_every`: journal entries between engine snapshots (rebuild replays the tail).
+    - `cancel_window_ms`: how far a signed cancel's timestamp may be from the relayer's clock.
+    """
+
+    manifest: Manifest
+    rpc_url: str
+    db_url: str
+    operator: Signer
+    data_dir: Path
+    batch_size: int = 64
+    batch_ms: int = 250
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    submitter: SubmitterConfig = field(default_factory=lambda: SubmitterConfig(poll_interval=0.05))
+    verify_workers: int = 2
+    verify_chunk: int = 512
+    inline_verify_max: int = 16
+    call_price_cap: dict[str, int] = field(default_factory=dict)
+    snapshot_every: int = 5_000
+    expire_interval_ms: int = 1_000
+    chain_poll_s: float = 0.25
+    reorg_depth: int = 12
+    cancel_window_ms: int = 30_000
+    max_orders_per_request: int = 1_000
+    clock_ms: Callable[[], int] = _wall_ms
