@@ -23,7 +23,7 @@ MAX_POSITION_GRID = 100_000
 
 def _word(value: int | bytes | str) -> bytes:
     if isinstance(value, str):
-        return bytes(12) + bytes.fromhex(value[2:])
+        value = bytes.fromhex(value[2:])  # an address (left-padded) or a 32-byte id
     if isinstance(value, bytes):
         return value.rjust(32, b"\0")
     return value.to_bytes(32, "big")

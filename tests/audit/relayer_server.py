@@ -1,0 +1,103 @@
+"""A real aiohttp server on loopback that serves the relayer's public fills/batches API (issue 6's
+shape, see `settlement.audit.relayer`) from rows the test controls, in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aiohttp import web
+
+from settlement.indexer import Event
+from tests.support.procs import free_port
+
+
+def rows_from_events(events: list[Event]) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    """Fill rows and batch rows in the API's JSON shape, built from the indexer's decoded events."""
+    fills: list[dict[str, Any]] = []
+    batches: dict[int, dict[str, Any]] = {}
+    for e in events:
+        a = e.args
+        if e.name == "Trade":
+            fills.append(
+                {
+                    "batch": str(a["seq"]),
+                    "index": str(a["index"]),
+                    "status": "settled",
+                    "txHash": "0x" + e.tx_hash.hex(),
+                    "series": "0x" + a["series"].hex(),
+                    "maker": a["maker"],
+                    "taker": a["taker"],
+                    "makerOrder": "0x" + a["makerOrder"].hex(),
+                    "takerOrder": "0x" + a["takerOrder"].hex(),
+                    "makerIsBuy": a["makerIsBuy"],
+                    "amount": str(a["amount"]),
+                    "price": str(a["price"]),
+                    "premium": str(a["premium"]),
+                    "makerFee": str(a["makerFee"]),
+                    "takerFee": str(a["takerFee"]),
+                }
+            )
+        elif e.name == "BatchSettled":
+            batches[a["seq"]] = {
+                "seq": str(a["seq"]),
+                "status": "settled",
+                "txHash": "0x" + e.tx_hash.hex(),
+                "blockNumber": str(e.block_number),
+                "filled": str(a["filled"]),
+                "skipped": str(a["skipped"]),
+            }
+    return fills, batches
+
+
+def _app(fills: list[dict[str, Any]], batches: dict[int, dict[str, Any]]) -> web.Application:
+    async def get_fills(request: web.Request) -> web.Response:
+        seq = request.query.get("batch")
+        rows = [f for f in fills if seq is None or f["batch"] == seq]
+        limit = int(request.query.get("limit", "100"))
+        start = int(request.query.get("cursor", "0"))
+        page = rows[start : start + limit]
+        more = start + limit < len(rows)
+        return web.json_response({"fills": page, "nextCursor": str(start + limit) if more else None})
+
+    async def get_batch(request: web.Request) -> web.Response:
+        row = batches.get(int(request.match_info["seq"]))
+        if row is None:
+            return web.json_response({"error": {"code": "not_found", "message": "no such batch"}}, status=404)
+        return web.json_response(row)
+
+    app = web.Application()
+    app.router.add_get("/v1/fills", get_fills)
+    app.router.add_get("/v1/batches/{seq}", get_batch)
+    return app
+
+
+@contextmanager
+def serve_relayer_report(fills: list[dict[str, Any]], batches: dict[int, dict[str, Any]]) -> Iterator[str]:
+    """Serve `fills`/`batches` on a free loopback port; yields the base URL."""
+    loop = asyncio.new_event_loop()
+    port = free_port()
+    runner = web.AppRunner(_app(fills, batches))
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    if not ready.wait(10):
+        raise RuntimeError("the relayer report server did not start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
