@@ -15,6 +15,7 @@ from relayer.engine.commands import (
     Command,
     ExpireOrders,
     PlaceOrder,
+    RestoreOrder,
     decode_command,
     encode_command,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "Rejected",
     "Rested",
     "RestingOrder",
+    "RestoreOrder",
     "SelfTradePrevention",
     "SnapshotFormatError",
     "TimeInForce",

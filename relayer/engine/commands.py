@@ -41,7 +41,20 @@ class ExpireOrders:
     now_ms: int
 
 
-Command = PlaceOrder | CancelOrder | ExpireOrders
+@dataclass(frozen=True, slots=True)
+class RestoreOrder:
+    """Put `order.amount` back: a fill of this order was skipped on-chain through no fault of its own.
+
+    If the order still rests, its remaining amount grows in place (it keeps its time priority:
+    the amount was on the book before the failed fill took it). Otherwise the amount is placed
+    again as GTC (it may match, then rests at the back of its level).
+    """
+
+    order: OrderSpec
+    now_ms: int
+
+
+Command = PlaceOrder | CancelOrder | ExpireOrders | RestoreOrder
 
 
 def _int(value: Any) -> int:
@@ -67,6 +80,19 @@ def encode_command(command: Command) -> bytes:
             "amount": o.amount,
             "expiry": o.expiry,
         }
+    elif isinstance(command, RestoreOrder):
+        o = command.order
+        doc = {
+            "k": "restore",
+            "now": command.now_ms,
+            "id": o.order_id.hex(),
+            "maker": o.maker.hex(),
+            "series": o.series.hex(),
+            "buy": o.is_buy,
+            "price": o.price,
+            "amount": o.amount,
+            "expiry": o.expiry,
+        }
     elif isinstance(command, CancelOrder):
         doc = {"k": "cancel", "now": command.now_ms, "id": command.order_id.hex(), "reason": command.reason.value}
     else:
@@ -80,7 +106,7 @@ def decode_command(data: bytes) -> Command:
         doc = json.loads(data)
         kind = doc["k"]
         now_ms = _int(doc["now"])
-        if kind == "place":
+        if kind in ("place", "restore"):
             if type(doc["buy"]) is not bool:
                 raise CommandFormatError("'buy' must be a boolean")
             order = OrderSpec(
@@ -92,6 +118,8 @@ def decode_command(data: bytes) -> Command:
                 _int(doc["amount"]),
                 _int(doc["expiry"]),
             )
+            if kind == "restore":
+                return RestoreOrder(order, now_ms)
             return PlaceOrder(order, TimeInForce(doc["tif"]), now_ms)
         if kind == "cancel":
             return CancelOrder(bytes.fromhex(doc["id"]), CancelReason(doc["reason"]), now_ms)

@@ -18,7 +18,7 @@ from heapq import heapify, heappop, heappush
 
 from relayer.engine.book import BookSide, OrderBook, PriceLevel, RestingOrderState
 from relayer.engine.book_hash import hash_book, hash_books
-from relayer.engine.commands import CancelOrder, Command, PlaceOrder
+from relayer.engine.commands import CancelOrder, Command, PlaceOrder, RestoreOrder
 from relayer.engine.errors import SnapshotFormatError
 from relayer.engine.events import (
     Accepted,
@@ -79,6 +79,8 @@ class MatchingEngine:
             return self.place(command.order, command.tif, now_ms=command.now_ms)
         if isinstance(command, CancelOrder):
             return self.cancel(command.order_id, command.reason)
+        if isinstance(command, RestoreOrder):
+            return self.put_back(command.order, now_ms=command.now_ms)
         return self.expire(command.now_ms)
 
     def place(self, order: OrderSpec, tif: TimeInForce = _GTC, *, now_ms: int | None = None) -> list[Event]:
@@ -134,6 +136,24 @@ class MatchingEngine:
                 reason = CancelReason.IOC_REMAINDER if tif is _IOC else CancelReason.FOK_UNFILLABLE
                 events.append(Cancelled(series, book.seq, order_id, remaining, reason, False))
         return events
+
+    def put_back(self, order: OrderSpec, *, now_ms: int | None = None) -> list[Event]:
+        """Give back `order.amount` of an order whose fill failed to settle (see `RestoreOrder`).
+
+        A resting order grows in place and keeps its priority: `Rested` with its new remaining.
+        Otherwise the amount is placed as GTC (`place`'s events; `Rejected` if it has expired).
+        """
+        o = self._orders.get(order.order_id)
+        if o is None:
+            return self.place(order, _GTC, now_ms=now_ms)
+        if order.amount <= 0:
+            return [Rejected(o.book.series, o.book.seq, order.order_id, RejectCode.INVALID_AMOUNT)]
+        book = o.book
+        side = book.bids if o.is_buy else book.asks
+        o.remaining += order.amount
+        side.levels[o.price].total += order.amount
+        book.seq += 1
+        return [Rested(book.series, book.seq, o.order_id, o.is_buy, o.price, o.remaining)]
 
     def cancel(self, order_id: bytes, reason: CancelReason = CancelReason.REQUESTED) -> list[Event]:
         """Take a resting order off its book: `Cancelled`, or `Rejected(unknown_order)`."""

@@ -36,11 +36,16 @@ class GroupCommitter:
     Use as `async with GroupCommitter(engine) as committer:` or call `start()`/`close()`.
     """
 
-    def __init__(self, engine: Engine, *, max_group: int = 4096) -> None:
+    def __init__(self, engine: Engine, *, max_group: int = 4096, halt_on_failure: bool = False) -> None:
         if max_group < 1:
             raise ValueError("max_group must be at least 1")
         self._engine = engine
         self._max_group = max_group
+        #: With `halt_on_failure`, a failed group also fails everything queued behind it and
+        #: every later submit until `resume()`: writers whose in-memory effects built on the
+        #: failed group (the engine's next inputs) can then never commit without it.
+        self._halt_on_failure = halt_on_failure
+        self.halted = False
         self._pending: list[tuple[Write, asyncio.Future[Any]]] = []
         self._wakeup = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
@@ -78,10 +83,16 @@ class GroupCommitter:
             self._executor.shutdown(wait=True)
             self._executor = None
 
+    def resume(self) -> None:
+        """Accept writes again after a halt (the caller has rebuilt its state from the store)."""
+        self.halted = False
+
     async def submit(self, write: Callable[[Session], T]) -> T:
         """Run `write` in the next group transaction; return its result once that commit is durable."""
         if self._worker is None or self._closing:
             raise StoreClosed("the group committer is not running")
+        if self.halted:
+            raise CommitFailed("the group committer halted after a failed commit")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._pending.append((write, future))
         self._wakeup.set()
@@ -100,6 +111,10 @@ class GroupCommitter:
                     results = await loop.run_in_executor(self._executor, self._commit, writes)
                 except Exception as exc:
                     self.failed_commits += 1
+                    if self._halt_on_failure:
+                        self.halted = True
+                        group = group + self._pending
+                        self._pending = []
                     for _, future in group:
                         if not future.done():
                             failure = CommitFailed(f"group commit of {len(group)} writes failed: {exc}")

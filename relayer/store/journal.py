@@ -19,6 +19,7 @@ from relayer.engine import (
     ExpireOrders,
     MatchingEngine,
     PlaceOrder,
+    RestoreOrder,
     SnapshotFormatError,
     decode_command,
     decode_snapshot,
@@ -36,6 +37,8 @@ def _kind(command: Command) -> str:
         return "place"
     if isinstance(command, ExpireOrders):
         return "expire"
+    if isinstance(command, RestoreOrder):
+        return "restore"
     return "cancel"
 
 

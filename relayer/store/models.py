@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from relayer.store.columns import Uint256
@@ -94,6 +94,8 @@ class OrderRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     remaining: Mapped[int] = mapped_column(Uint256())
     cancel_reason: Mapped[str | None] = mapped_column(String(32))
+    #: the client's own tag for the order (echoed back), if it sent one.
+    client_id: Mapped[str | None] = mapped_column(String(64))
     #: journal seq of the command that placed it (its time priority) and of its last change.
     created_seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     updated_seq: Mapped[int] = mapped_column(BigInteger)
@@ -130,6 +132,9 @@ class FillRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     batch_seq: Mapped[int | None] = mapped_column(ForeignKey("batches.seq"), index=True)
     skip_reason: Mapped[str | None] = mapped_column(String(64))
+    #: fee rates charged (quote base units per option), set when the fill is batched.
+    maker_fee: Mapped[int | None] = mapped_column(Uint256())
+    taker_fee: Mapped[int | None] = mapped_column(Uint256())
 
 
 class CancelRow(Base):
@@ -144,6 +149,17 @@ class CancelRow(Base):
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)
     journal_seq: Mapped[int] = mapped_column(BigInteger)
     created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class IndexerWindowRow(Base):
+    """One chain event of the indexer's reorg window (JSON of `settlement.indexer.Event`)."""
+
+    __tablename__ = "indexer_window"
+
+    block_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    log_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    event: Mapped[str] = mapped_column(Text)
 
 
 class CursorRow(Base):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from relayer.engine import Cancelled, Event, Expired, Fill, Rejected, TimeInForce
+from relayer.engine import Cancelled, Event, Expired, Fill, Rejected, Rested, TimeInForce
 from relayer.store.models import CancelRow, CursorRow, FillRow, FillStatus, OrderRow, OrderStatus
 
 
@@ -38,7 +38,7 @@ class SignedOrder:
     tif: TimeInForce
 
 
-def insert_order(session: Session, order: SignedOrder, created_seq: int) -> None:
+def insert_order(session: Session, order: SignedOrder, created_seq: int, client_id: str | None = None) -> None:
     """Add `order` as open with its full amount remaining, placed by journal entry `created_seq`."""
     session.add(
         OrderRow(
@@ -56,6 +56,7 @@ def insert_order(session: Session, order: SignedOrder, created_seq: int) -> None
             status=OrderStatus.OPEN.value,
             remaining=order.amount,
             cancel_reason=None,
+            client_id=client_id,
             created_seq=created_seq,
             updated_seq=created_seq,
         )
@@ -110,6 +111,8 @@ def record_events(session: Session, journal_seq: int, events: Iterable[Event]) -
                 e.taker_remaining,
                 filled if not e.taker_remaining else OrderStatus.OPEN,
             )
+        elif isinstance(e, Rested):
+            _update(session, e.order_id, journal_seq, e.remaining, OrderStatus.OPEN)
         elif isinstance(e, Cancelled):
             _update(session, e.order_id, journal_seq, e.remaining, OrderStatus.CANCELLED).cancel_reason = e.reason.value
         elif isinstance(e, Expired):
