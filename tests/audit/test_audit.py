@@ -18,7 +18,7 @@ from settlement.audit_cli import audit
 from settlement.indexer import Indexer, SQLiteIndexerStore
 from tests.audit.flow import EXCHANGE, TOKEN, Flow, build_flow
 from tests.audit.relayer_server import rows_from_events, serve_relayer_report
-from tests.support.chain import run_anvil
+from tests.support.chain import ChainNode, run_anvil
 from tests.support.procs import free_port
 
 CHAIN_CHECKS = [
@@ -271,3 +271,12 @@ def test_an_unreachable_rpc_or_another_chain_is_named(flow: Flow, tmp_path: Path
 
     assert unreachable.exit_code == 2 and f"cannot reach {url}" in unreachable.output
     assert wrong_chain.exit_code == 2 and "manifest is for chain 1" in wrong_chain.output
+
+
+def test_an_honest_history_on_ganache_passes(ganache: ChainNode, tmp_path: Path) -> None:
+    ganache_flow = build_flow(ganache, tmp_path)
+
+    report = Auditor(HTTPBatchTransport(ganache.rpc_url), ganache_flow.venue.manifest).run()
+
+    assert report.passed, [(c.name, c.evidence) for c in report.checks if not c.passed]
+    assert report.summary["trades"] == 7 and report.check("signatures_verify").checked == 14
