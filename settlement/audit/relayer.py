@@ -287,6 +287,18 @@ def cross_check(state: ReplayState, report: RelayerReport) -> list[CheckResult]:
                     )
                 )
                 continue
+            if key in reported_keys:
+                on_chain_fills.fail(
+                    Evidence(
+                        f"the relayer reports batch {fill.seq} fill {fill.index} more than once",
+                        trade.block,
+                        trade.tx,
+                        trade.maker,
+                        "once",
+                        "twice or more",
+                    )
+                )
+                continue
             reported_keys.add(key)
             expected_fields = _trade_fields(trade)
             for name, expected in expected_fields.items():

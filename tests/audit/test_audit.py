@@ -87,6 +87,7 @@ def test_an_honest_full_history_passes_every_check(flow: Flow, tmp_path: Path) -
     assert checks["signatures_verify"]["checked"] == 14  # both orders of 7 trades, incl. delegate and ERC-1271
     assert checks["expiry_settlement"]["checked"] >= 5  # every account settled in both series
     assert "all checks passed" in output
+    assert "replaying blocks" not in output  # no progress bar without a terminal
 
 
 def test_an_honest_history_passes_before_expiry_with_open_positions(flow: Flow) -> None:
@@ -189,6 +190,10 @@ def _phantom_fill(fills: list[dict[str, Any]], batches: dict[int, dict[str, Any]
     fills.append(phantom)
 
 
+def _duplicate_fill(fills: list[dict[str, Any]], batches: dict[int, dict[str, Any]]) -> None:
+    fills.append(dict(fills[0]))
+
+
 def _phantom_batch(fills: list[dict[str, Any]], batches: dict[int, dict[str, Any]]) -> None:
     batches[5] = dict(batches[4], seq="5")
     fills.append(dict(fills[-1], batch="5", index="0"))
@@ -202,8 +207,9 @@ def _phantom_batch(fills: list[dict[str, Any]], batches: dict[int, dict[str, Any
         (_drop_batch, ["relayer_trades_known", "relayer_batches"]),
         (_phantom_fill, ["relayer_fills_on_chain"]),
         (_phantom_batch, ["relayer_fills_on_chain", "relayer_batches"]),
+        (_duplicate_fill, ["relayer_fills_on_chain"]),
     ],
-    ids=["honest", "edited-fill", "missing-batch", "phantom-fill", "phantom-batch"],
+    ids=["honest", "edited-fill", "missing-batch", "phantom-fill", "phantom-batch", "duplicate-fill"],
 )
 def test_the_relayer_report_is_cross_checked_against_the_chain(
     flow: Flow, tmp_path: Path, tamper: Any, failed: list[str]
