@@ -437,7 +437,7 @@ class Replayer:
         if not pending:
             return
         check = self.check("signatures_verify")
-        codes = self.reader.codes([p.maker for p in pending], max(p.block for p in pending))
+        codes = self.reader.codes([(p.maker, p.block) for p in pending])
         calls = []
         for p in pending:
             body = p.digest + (64).to_bytes(32, "big") + len(p.signature).to_bytes(32, "big")

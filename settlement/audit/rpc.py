@@ -171,6 +171,7 @@ class ChainReader:
         except RPCError:
             return None
 
-    def codes(self, addresses: Sequence[str], block: int) -> list[bytes]:
-        raw = self.transport.request_batch([("eth_getCode", [a, _hex(block)]) for a in addresses])
+    def codes(self, at: Sequence[tuple[str, int]]) -> list[bytes]:
+        """Code of each (address, block)."""
+        raw = self.transport.request_batch([("eth_getCode", [a, _hex(block)]) for a, block in at])
         return [bytes.fromhex(r[2:]) for r in raw]

@@ -75,18 +75,28 @@ def _first_trade(logs: Logs) -> dict[str, Any] | None:
     return next((log for log in logs if log["topics"][0] == _topic("Trade")), None)
 
 
-def test_a_signature_by_another_key_in_the_calldata_fails_signature_verification(flow: Flow) -> None:
-    batch1_tx = flow.results[0].tx_hash
+@pytest.mark.parametrize(
+    ("batch", "fill", "why"),
+    [
+        (1, 0, "not signed by the maker or a live delegate"),  # an EOA maker
+        (2, 2, "ERC-1271 isValidSignature refused it"),  # the contract maker
+    ],
+    ids=["eoa-maker", "erc1271-maker"],
+)
+def test_a_signature_by_another_key_in_the_calldata_fails_signature_verification(
+    flow: Flow, batch: int, fill: int, why: str
+) -> None:
+    tx_hash = "0x" + flow.results[batch - 1].tx_hash.hex()
     outsider = bytes.fromhex(flow.venue.node.keys[6][2:])
 
     def forge(tx: dict[str, Any]) -> dict[str, Any]:
-        if tx["hash"] != "0x" + batch1_tx.hex():
+        if tx["hash"] != tx_hash:
             return tx
         data = bytes.fromhex(tx["input"][2:])
         seq, fills = abi_decode(_SETTLE_TYPES, data[4:])
         fills = [list(f) for f in fills]
-        # fill 0's maker order, re-signed by an outsider's key
-        fills[0][1] = sign_digest(outsider, hash_order(Order(*fills[0][0]), flow.venue.manifest.domain))
+        # the maker order, re-signed by an outsider's key
+        fills[fill][1] = sign_digest(outsider, hash_order(Order(*fills[fill][0]), flow.venue.manifest.domain))
         tx["input"] = "0x" + (data[:4] + abi_encode(_SETTLE_TYPES, [seq, [tuple(f) for f in fills]])).hex()
         return tx
 
@@ -94,7 +104,8 @@ def test_a_signature_by_another_key_in_the_calldata_fails_signature_verification
 
     assert report.failed == ["signatures_verify"]
     (ev,) = report.check("signatures_verify").evidence
-    assert ev.message.startswith("batch 1 fill 0: maker order") and ev.tx == "0x" + batch1_tx.hex()
+    assert ev.message.startswith(f"batch {batch} fill {fill}: maker order") and why in ev.message
+    assert ev.tx == tx_hash
 
 
 def test_a_missing_batch_breaks_the_sequence(flow: Flow) -> None:
