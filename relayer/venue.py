@@ -15,16 +15,86 @@ requests refused as a whole raise `IntakeError` (its `code` is stable).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from relayer.cancels import SignedCancel
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from relayer import recovery
+from relayer.cancels import (
+    ALL_SERIES,
+    MAX_CANCEL_HASHES,
+    CancelAfter,
+    CancelAll,
+    CancelOrders,
+    SignedCancel,
+    cancel_digest,
+    recover_cancel_signer,
+)
+from relayer.chainstate import ChainState, SeriesTerms, StoreIndexerStore
 from relayer.config import VenueConfig
-from relayer.engine import TimeInForce
-from relayer.stream import Subscription
-from relayer.views import BatchView, BookView, FillView, Health, OrderResult, OrderState, OrderView, Page, SeriesView
-from settlement.order import SignedOrder
+from relayer.engine import (
+    Cancelled,
+    CancelOrder,
+    CancelReason,
+    Command,
+    Event,
+    Expired,
+    ExpireOrders,
+    Fill,
+    OrderSpec,
+    PlaceOrder,
+    Rejected,
+    Rested,
+    RestoreOrder,
+    TimeInForce,
+    encode_snapshot,
+)
+from relayer.intake.collateral import MAX_AMOUNT, max_price
+from relayer.intake.errors import CancelRejected, IntakeError, RejectCode
+from relayer.intake.reservations import Reservations, holding
+from relayer.intake.verify import SignatureVerifier, struct_preimage
+from relayer.reconcile import skip_name, verdict
+from relayer.recovery import OrderInfo, Recovered
+from relayer.store import journal
+from relayer.store.database import connect
+from relayer.store.errors import CommitFailed, StoreClosed
+from relayer.store.group_commit import GroupCommitter
+from relayer.store.migrate import upgrade
+from relayer.store.models import BatchRow, BatchStatus, FillRow, FillStatus, OrderRow, SnapshotRow
+from relayer.store.records import SignedOrder as StoreOrder
+from relayer.store.records import insert_cancel, insert_order, record_events
+from relayer.stream import BatchUpdate, BookDelta, FillUpdate, OrderUpdate, StreamHub, Subscription, TradeUpdate, Update
+from relayer.views import (
+    BatchState,
+    BatchView,
+    BookView,
+    FillState,
+    FillView,
+    Health,
+    Level,
+    OrderResult,
+    OrderState,
+    OrderView,
+    Page,
+    SeriesView,
+)
+from settlement._hashing import checksum_address
+from settlement.batch import Batch
+from settlement.batch import Fill as SettleFill
+from settlement.chain import Chain
+from settlement.errors import ChainError, SettlementError
+from settlement.indexer import Indexer
+from settlement.journal import SQLiteSubmitJournal
+from settlement.order import Order, SignedOrder
+from settlement.submitter import SubmitResult, Submitter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,23 +115,357 @@ class OrderSubmission:
     client_id: str | None = None
 
 
+@dataclass
+class _Candidate:
+    index: int
+    sub: OrderSubmission
+    signed: SignedOrder | None = None
+    maker: bytes = b""
+    preimage: bytes = b""
+    order_id: bytes | None = None
+    signer: bytes | None = None
+    result: OrderResult | None = None
+
+    def reject(self, code: RejectCode, message: str) -> None:
+        self.result = OrderResult(
+            self.order_id, OrderState.REJECTED, 0, code.value, message, client_id=self.sub.client_id
+        )
+
+
+@dataclass
+class _Input:
+    """One applied engine input and the store writes that go with it."""
+
+    seq: int
+    command: Command
+    events: list[Event]
+    insert: StoreOrder | None = None
+    client_id: str | None = None
+    cancel: tuple[bytes, str, str, bytes | None] | None = None
+
+
+def _store_order(signed: SignedOrder, order_id: bytes, tif: TimeInForce) -> StoreOrder:
+    o = signed.order
+    return StoreOrder(
+        order_id,
+        bytes.fromhex(o.maker[2:]),
+        o.series,
+        o.is_buy,
+        o.price,
+        o.amount,
+        o.max_fee,
+        o.nonce,
+        o.expiry,
+        signed.signature,
+        tif,
+    )
+
+
+def _order_view(row: OrderRow) -> OrderView:
+    return OrderView(
+        row.order_id,
+        row.maker,
+        row.series,
+        row.is_buy,
+        row.price,
+        row.amount,
+        row.max_fee,
+        row.nonce,
+        row.expiry,
+        row.signature,
+        TimeInForce(row.tif),
+        OrderState(row.status),
+        row.remaining,
+        row.cancel_reason,
+        row.client_id,
+        row.created_seq,
+        row.updated_seq,
+    )
+
+
+def _signed_from_row(row: OrderRow) -> SignedOrder:
+    order = Order(
+        maker=checksum_address(row.maker),
+        series=row.series,
+        is_buy=row.is_buy,
+        price=row.price,
+        amount=row.amount,
+        max_fee=row.max_fee,
+        nonce=row.nonce,
+        expiry=row.expiry,
+    )
+    return SignedOrder(order, row.signature)
+
+
+def _cursor(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise IntakeError("invalid_cursor", f"bad cursor {value!r}") from None
+
+
 class Venue:
     """Intake, matching, persistence, batching, chain reconciliation and streaming of one deployment."""
+
+    def __init__(self, config: VenueConfig, db: Engine, chain: Chain, recovered: Recovered) -> None:
+        self.config = config
+        self._db = db
+        self._chain = chain
+        self._clock = config.clock_ms
+        self._domain = config.manifest.domain
+        self._engine = recovered.engine
+        self._seq = recovered.journal_seq
+        self._snapshot_seq = recovered.snapshot_seq
+        self._orders: dict[bytes, OrderInfo] = dict(recovered.orders)
+        self._known: set[bytes] = set(recovered.known_ids)
+        self._soft_cancelled: set[tuple[bytes, bytes]] = set(recovered.soft_cancelled)
+        self._inflight_batches = list(recovered.inflight_batches)
+        self._last_batch_seq = recovered.last_batch_seq
+        self._pending_fills = list(recovered.pending_fills)
+        self.state = ChainState(chain, config.manifest)
+        self.state.cancelled |= recovered.onchain_cancelled
+        self._reservations = Reservations()
+        self._fill_refs: dict[bytes, int] = {}
+        self._committer = GroupCommitter(db, halt_on_failure=True)
+        self._verifier = SignatureVerifier(config.verify_workers, config.verify_chunk, config.inline_verify_max)
+        self._hub = StreamHub()
+        self._inflight: dict[bytes, asyncio.Future[None]] = {}
+        self._paused: str | None = None
+        self._rebuilding = False
+        self._commits_in_flight = 0
+        self._cancel_ts: dict[tuple[bytes, str], int] = {}
+        self._started_ms = self._clock()
+        self._dead_man: dict[bytes, int] = {}
+        self._fills_ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._submit_journal = SQLiteSubmitJournal(config.data_dir / "submit-journal.sqlite")
+        self._submitter = Submitter(
+            chain, config.operator, config.manifest.exchange, self._submit_journal, config.submitter
+        )
+        self._indexer = Indexer.for_manifest(
+            chain, config.manifest, StoreIndexerStore(db), reorg_depth=config.reorg_depth
+        )
+        self._batch_error: str | None = None
+        self._stopping = False
 
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
     async def open(cls, config: VenueConfig) -> Venue:
         """Migrate the store, rebuild books and reservations, read chain state, reconcile batches."""
-        raise NotImplementedError
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(upgrade, config.db_url)
+        db = connect(config.db_url)
+        chain = Chain.from_url(config.rpc_url)
+        await asyncio.to_thread(config.manifest.check_chain, chain)
+        recovered = await asyncio.to_thread(recovery.load, db, config.clock_ms, config.engine)
+        venue = cls(config, db, chain, recovered)
+        await venue._restore_reservations()
+        await asyncio.to_thread(venue.state.refresh_head)
+        return venue
+
+    async def _restore_reservations(self) -> None:
+        self._reservations = Reservations()
+        self._fill_refs = {}
+        await self.state.prefetch(series={o.series for o in self._orders.values()})
+        for r in self._engine.open_orders():
+            info = self._orders.get(r.order_id)
+            if info is not None:
+                self._reserve_order(info, r.remaining)
+        for f in self._pending_fills:
+            self._hold_fill(f.series, f.book_seq, f.maker_order_id, f.taker_order_id, f.amount)
 
     async def start(self) -> None:
         """Start the background tasks: chain poller, batcher, expiry sweeps, dead-man's switches."""
-        raise NotImplementedError
+        self._committer.start()
+        await asyncio.to_thread(self._verifier.start)
+        loop = asyncio.get_running_loop()
+        for name, coro in (
+            ("chain", self._chain_loop()),
+            ("batcher", self._batch_loop()),
+            ("timers", self._timer_loop()),
+        ):
+            self._tasks.append(loop.create_task(coro, name=f"venue-{name}"))
 
     async def stop(self) -> None:
         """Stop accepting input, finish in-flight commits and the current batch step, close everything."""
-        raise NotImplementedError
+        self._stopping = True
+        self._paused = self._paused or "stopping"
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await self._committer.close()
+        self._verifier.close()
+        self._hub.close()
+        self._submit_journal.close()
+        self._db.dispose()
+
+    # ------------------------------------------------------------------ reservations
+
+    def _terms(self, series: bytes) -> SeriesTerms | None:
+        return self.state.series.get(series)
+
+    def _reserve_order(self, info: OrderInfo, remaining: int) -> None:
+        terms = self._terms(info.series)
+        if terms is None or remaining <= 0:
+            self._reservations.release_order(info.order_id)
+            return
+        self._reservations.set_order(
+            info.order_id, holding(info.maker, terms, info.is_buy, info.price, remaining, info.max_fee)
+        )
+
+    def _hold_fill(self, series: bytes, seq: int, maker_id: bytes, taker_id: bytes, amount: int) -> None:
+        terms = self._terms(series)
+        mk, tk = self._orders.get(maker_id), self._orders.get(taker_id)
+        if terms is not None and mk is not None and tk is not None:
+            self._reservations.hold_fill(
+                (series, seq),
+                holding(mk.maker, terms, mk.is_buy, mk.price, amount, mk.max_fee)
+                + holding(tk.maker, terms, tk.is_buy, tk.price, amount, tk.max_fee),
+            )
+        for oid in (maker_id, taker_id):
+            self._fill_refs[oid] = self._fill_refs.get(oid, 0) + 1
+
+    def _release_fill(self, series: bytes, seq: int, maker_id: bytes, taker_id: bytes) -> None:
+        self._reservations.release_fill((series, seq))
+        for oid in (maker_id, taker_id):
+            left = self._fill_refs.get(oid, 1) - 1
+            if left > 0:
+                self._fill_refs[oid] = left
+            else:
+                self._fill_refs.pop(oid, None)
+                self._forget_if_done(oid)
+
+    def _forget_if_done(self, order_id: bytes) -> None:
+        if self._engine.order(order_id) is None and order_id not in self._fill_refs:
+            self._orders.pop(order_id, None)
+
+    def reserved(self, maker: bytes, asset: bytes) -> int:
+        """What `maker`'s resting orders and unsettled fills reserve of `asset` (base units)."""
+        return self._reservations.reserved(maker, asset)
+
+    # ------------------------------------------------------------------ applying inputs
+
+    def _apply(self, command: Command, now_ms: int) -> tuple[int, list[Event], list[Update]]:
+        """Apply one input to the engine (sync, single writer) and to the in-memory state."""
+        self._seq += 1
+        events = self._engine.apply(command)
+        updates: list[Update] = []
+        for e in events:
+            if isinstance(e, Rested):
+                info = self._orders.get(e.order_id)
+                if info is not None:
+                    self._reserve_order(info, e.remaining)
+                    updates.append(
+                        OrderUpdate(info.maker, e.order_id, e.series, OrderState.OPEN, e.remaining, None, now_ms)
+                    )
+                updates.append(self._delta(e.series, e.seq, e.is_buy, e.price))
+            elif isinstance(e, Fill):
+                mk = self._orders.get(e.maker_id)
+                if mk is not None:
+                    self._reserve_order(mk, e.maker_remaining)
+                self._hold_fill(e.series, e.seq, e.maker_id, e.taker_id, e.amount)
+                updates.append(self._delta(e.series, e.seq, not e.taker_is_buy, e.price))
+                updates.append(TradeUpdate(e.series, e.seq, e.price, e.amount, e.taker_is_buy, now_ms))
+                for oid, who, rem in (
+                    (e.maker_id, e.maker, e.maker_remaining),
+                    (e.taker_id, e.taker, e.taker_remaining),
+                ):
+                    status = OrderState.OPEN if rem else OrderState.FILLED
+                    updates.append(OrderUpdate(who, oid, e.series, status, rem, None, now_ms))
+            elif isinstance(e, Cancelled | Expired):
+                info = self._orders.get(e.order_id)
+                if isinstance(e, Expired) or e.resting:
+                    self._reservations.release_order(e.order_id)
+                    info_price = info.price if info is not None else None
+                    if info is not None and info_price is not None:
+                        updates.append(self._delta(e.series, e.seq, info.is_buy, info_price))
+                    self._forget_if_done(e.order_id)
+                if info is not None:
+                    state = OrderState.EXPIRED if isinstance(e, Expired) else OrderState.CANCELLED
+                    reason = None if isinstance(e, Expired) else e.reason.value
+                    updates.append(OrderUpdate(info.maker, e.order_id, e.series, state, e.remaining, reason, now_ms))
+        return self._seq, events, updates
+
+    def _delta(self, series: bytes, seq: int, is_bid: bool, price: int) -> BookDelta:
+        return BookDelta(series, seq, is_bid, price, self._engine.level_total(series, is_bid, price))
+
+    def _write_for(self, inputs: list[_Input], now_ms: int) -> Callable[[Session], None]:
+        snapshot: tuple[int, bytes, bytes] | None = None
+        if inputs and self._seq - self._snapshot_seq >= self.config.snapshot_every:
+            snapshot = (self._seq, self._engine.state_hash(), encode_snapshot(self._engine.snapshot()))
+            self._snapshot_seq = self._seq
+
+        def write(session: Session) -> None:
+            for item in inputs:
+                if item.insert is not None:
+                    insert_order(session, item.insert, item.seq, item.client_id)
+                journal.append(session, item.seq, item.command)
+                record_events(session, item.seq, item.events)
+                if item.cancel is not None:
+                    oid, kind, reason, sig = item.cancel
+                    insert_cancel(
+                        session, oid, kind=kind, reason=reason, journal_seq=item.seq, created_ms=now_ms, signature=sig
+                    )
+            if snapshot is not None:
+                session.add(SnapshotRow(journal_seq=snapshot[0], state_hash=snapshot[1], payload=snapshot[2]))
+
+        return write
+
+    async def _commit(self, write: Callable[[Session], Any], updates: list[Update]) -> bool:
+        """Commit `write` (already submitted order: see `_apply`); publish `updates` once durable."""
+        self._commits_in_flight += 1
+        try:
+            await self._committer.submit(write)
+        except (CommitFailed, StoreClosed) as exc:
+            log.error("commit failed, rebuilding from the store: %s", exc)
+            self._commits_in_flight -= 1
+            await self._rebuild()
+            return False
+        self._commits_in_flight -= 1
+        self._hub.publish(updates)
+        return True
+
+    async def _rebuild(self) -> None:
+        """After a failed commit: forget memory, reload everything from the store, resume."""
+        if self._rebuilding:
+            while self._rebuilding:
+                await asyncio.sleep(0.01)
+            return
+        self._rebuilding = True
+        try:
+            while self._commits_in_flight:
+                await asyncio.sleep(0.01)
+            while True:
+                try:
+                    recovered = await asyncio.to_thread(recovery.load, self._db, self._clock, self.config.engine)
+                    break
+                except Exception as exc:
+                    log.error("store unavailable during rebuild: %s", exc)
+                    await asyncio.sleep(0.5)
+            self._engine = recovered.engine
+            self._seq = recovered.journal_seq
+            self._snapshot_seq = recovered.snapshot_seq
+            self._orders = dict(recovered.orders)
+            self._known = set(recovered.known_ids)
+            self._soft_cancelled = set(recovered.soft_cancelled)
+            self._pending_fills = list(recovered.pending_fills)
+            await self._restore_reservations()
+            self._committer.resume()
+        finally:
+            self._rebuilding = False
+
+    def _refusal(self) -> RejectCode | None:
+        if self._rebuilding:
+            return RejectCode.STORE_UNAVAILABLE
+        if self._paused is not None:
+            return RejectCode.INTAKE_PAUSED
+        return None
 
     # ------------------------------------------------------------------ orders
 
@@ -72,28 +476,357 @@ class Venue:
         order with `duplicate=True`. Raises `IntakeError(invalid_schema)` for more than
         `config.max_orders_per_request` orders.
         """
-        raise NotImplementedError
+        if len(orders) > self.config.max_orders_per_request:
+            raise IntakeError(
+                RejectCode.INVALID_SCHEMA.value, f"at most {self.config.max_orders_per_request} orders per request"
+            )
+        cands = [_Candidate(i, sub) for i, sub in enumerate(orders)]
+        refusal = self._refusal()
+        if refusal is not None:
+            for c in cands:
+                c.reject(refusal, "intake is paused" if refusal is RejectCode.INTAKE_PAUSED else "store rebuilding")
+            return [c.result for c in cands if c.result is not None]
+        try:
+            await self._validate(cands)
+        except ChainError as exc:
+            for c in cands:
+                if c.result is None:
+                    c.reject(RejectCode.CHAIN_UNAVAILABLE, f"chain read failed: {exc}")
+        return await self._accept(cands)
+
+    async def _validate(self, cands: list[_Candidate]) -> None:
+        """Steps 1-4 and the chain reads steps 5-8 need (the rest runs synchronously in `_accept`)."""
+        domain = self._domain
+        live: list[_Candidate] = []
+        for c in cands:
+            sub = c.sub
+            # 1. schema
+            try:
+                c.signed = (
+                    sub.order if isinstance(sub.order, SignedOrder) else SignedOrder.from_json_dict(dict(sub.order))
+                )
+            except (SettlementError, TypeError, ValueError) as exc:
+                c.reject(RejectCode.INVALID_SCHEMA, str(exc))
+                continue
+            o = c.signed.order
+            c.maker = bytes.fromhex(o.maker[2:])
+            if not 0 < o.amount <= MAX_AMOUNT:
+                c.reject(RejectCode.INVALID_SCHEMA, f"amount must be in 1..{MAX_AMOUNT}")
+                continue
+            if not isinstance(sub.tif, TimeInForce) or (sub.client_id is not None and len(sub.client_id) > 64):
+                c.reject(RejectCode.INVALID_SCHEMA, "bad time in force or client id longer than 64 characters")
+                continue
+            # 2. domain
+            if sub.chain_id is not None and sub.chain_id != domain.chain_id:
+                c.reject(RejectCode.WRONG_DOMAIN, f"this venue is chain {domain.chain_id}, not {sub.chain_id}")
+                continue
+            if (
+                sub.verifying_contract is not None
+                and sub.verifying_contract.lower() != domain.verifying_contract.lower()
+            ):
+                c.reject(RejectCode.WRONG_DOMAIN, f"orders are signed for exchange {domain.verifying_contract}")
+                continue
+            c.preimage = struct_preimage(o)
+            live.append(c)
+        if not live:
+            return
+        # 3. signature (process pool for large requests)
+        recovered = await self._verifier.recover(
+            domain.separator, [(c.preimage, c.signed.signature) for c in live if c.signed]
+        )
+        need_code: list[_Candidate] = []
+        for c, (digest, signer) in zip(live, recovered, strict=True):
+            c.order_id, c.signer = digest, signer
+            if signer != c.maker:
+                need_code.append(c)
+        if need_code:
+            await self.state.prefetch(
+                codes={c.maker for c in need_code},
+                delegates={(c.maker, c.signer) for c in need_code if c.signer is not None},
+            )
+            now_s = self._clock() // 1000
+            for c in need_code:
+                is_contract = self.state.has_code.get(c.maker, False)
+                if c.signer is None and not is_contract:
+                    c.reject(RejectCode.INVALID_SIGNATURE, "not a 65-byte low-s ECDSA signature with v in {27, 28}")
+                    continue
+                # 4. signer: a live delegate, else the exchange's own check (ERC-1271 wallets)
+                if c.signer is not None and self.state.delegates.get((c.maker, c.signer), 0) > now_s:
+                    continue
+                assert c.signed is not None
+                if is_contract and await asyncio.to_thread(
+                    self.state.is_valid_signature_onchain, c.signed.order.as_tuple(), c.signed.signature
+                ):
+                    continue
+                c.reject(RejectCode.UNAUTHORIZED_SIGNER, "signer is neither the maker nor a live delegate")
+        pending = [c for c in live if c.result is None and c.signed is not None]
+        series = {c.signed.order.series for c in pending if c.signed}
+        await self.state.prefetch(series=series, makers={c.maker for c in pending})
+        balances: set[tuple[bytes, bytes]] = set()
+        for c in pending:
+            assert c.signed is not None
+            terms = self.state.series.get(c.signed.order.series)
+            if terms is not None:
+                balances.add((c.maker, terms.quote))
+                balances.add((c.maker, terms.underlying))
+        await self.state.prefetch(balances=balances)
+
+    async def _accept(self, cands: list[_Candidate]) -> list[OrderResult]:
+        now_ms = self._clock()
+        now_s = now_ms // 1000
+        inputs: list[_Input] = []
+        updates: list[Update] = []
+        accepted: list[_Candidate] = []
+        duplicates: list[_Candidate] = []
+        mine: list[bytes] = []
+        state = self.state
+        # ---- synchronous section: checks against the latest memory, then the engine (no awaits)
+        for c in cands:
+            if c.result is not None or c.signed is None or c.order_id is None:
+                continue
+            o = c.signed.order
+            oid = c.order_id
+            terms = state.series.get(o.series)
+            # 5. series
+            if terms is None:
+                c.reject(RejectCode.UNKNOWN_SERIES, "series is not listed")
+                continue
+            if now_s >= terms.expiry:
+                c.reject(RejectCode.SERIES_EXPIRED, "series has expired")
+                continue
+            # 6. duplicates, expiry, cancels
+            if oid in self._known:
+                duplicates.append(c)
+                continue
+            if self.config.engine.expires_at_ms(o.expiry) <= now_ms:
+                c.reject(RejectCode.ORDER_EXPIRED, "order has expired")
+                continue
+            if oid in state.cancelled or (c.maker, oid) in self._soft_cancelled:
+                c.reject(RejectCode.ORDER_CANCELLED, "order was cancelled")
+                continue
+            if o.nonce < state.min_nonce.get(c.maker, 0):
+                c.reject(RejectCode.NONCE_CANCELLED, "nonce is below the maker's on-chain minNonce")
+                continue
+            # 7. price bounds
+            cap = self.config.call_price_cap.get(checksum_address(terms.underlying))
+            if not 0 < o.price <= max_price(terms, cap):
+                c.reject(RejectCode.PRICE_OUT_OF_BOUNDS, f"price must be in 1..{max_price(terms, cap)}")
+                continue
+            # 8. collateral
+            need = holding(c.maker, terms, o.is_buy, o.price, o.amount, o.max_fee)
+            short = next(
+                (
+                    (asset, amount)
+                    for (maker, asset), amount in need
+                    if state.balances.get((maker, asset), 0) - self._reservations.reserved(maker, asset) < amount
+                ),
+                None,
+            )
+            if short is not None:
+                c.reject(
+                    RejectCode.INSUFFICIENT_COLLATERAL,
+                    f"free {checksum_address(short[0])} minus reservations does not cover {short[1]}",
+                )
+                continue
+            # accepted: journal and match
+            info = OrderInfo(
+                oid, c.maker, o.series, o.is_buy, o.price, o.amount, o.max_fee, o.nonce, o.expiry, c.sub.tif, now_ms
+            )
+            self._orders[oid] = info
+            self._known.add(oid)
+            command = PlaceOrder(
+                OrderSpec(oid, c.maker, o.series, o.is_buy, o.price, o.amount, o.expiry), c.sub.tif, now_ms
+            )
+            seq, events, ups = self._apply(command, now_ms)
+            inputs.append(_Input(seq, command, events, _store_order(c.signed, oid, c.sub.tif), c.sub.client_id))
+            updates.extend(ups)
+            c.result = self._outcome(c, events)
+            self._forget_if_done(oid)
+            accepted.append(c)
+            mine.append(oid)
+        done: asyncio.Future[None] | None = None
+        if inputs:
+            done = asyncio.get_running_loop().create_future()
+            for oid in mine:
+                self._inflight[oid] = done
+            ok = await self._commit(self._write_for(inputs, now_ms), updates)
+            for oid in mine:
+                self._inflight.pop(oid, None)
+            done.set_result(None)
+            if ok:
+                if any(isinstance(e, Fill) for i in inputs for e in i.events):
+                    self._fills_ready.set()
+            else:
+                for c in accepted:
+                    c.reject(RejectCode.STORE_UNAVAILABLE, "the store did not commit; nothing was accepted, retry")
+        for c in duplicates:
+            assert c.order_id is not None
+            c.result = await self._existing(c)
+        return [
+            c.result if c.result is not None else OrderResult(None, OrderState.REJECTED, 0, "internal", "")
+            for c in cands
+        ]
+
+    def _outcome(self, c: _Candidate, events: list[Event]) -> OrderResult:
+        oid = c.order_id
+        assert oid is not None and c.signed is not None
+        remaining = c.signed.order.amount
+        status = OrderState.OPEN
+        for e in events:
+            if isinstance(e, Fill) and e.taker_id == oid:
+                remaining = e.taker_remaining
+                status = OrderState.FILLED if not remaining else OrderState.OPEN
+            elif isinstance(e, Rested) and e.order_id == oid:
+                status, remaining = OrderState.OPEN, e.remaining
+            elif isinstance(e, Cancelled) and e.order_id == oid:
+                return OrderResult(
+                    oid, OrderState.CANCELLED, e.remaining, None, e.reason.value, client_id=c.sub.client_id
+                )
+            elif isinstance(e, Rejected) and e.order_id == oid:
+                return OrderResult(
+                    oid, OrderState.REJECTED, 0, e.code.value, "refused by the engine", client_id=c.sub.client_id
+                )
+        return OrderResult(oid, status, remaining, client_id=c.sub.client_id)
+
+    async def _existing(self, c: _Candidate) -> OrderResult:
+        assert c.order_id is not None
+        waiting = self._inflight.get(c.order_id)
+        if waiting is not None:
+            await waiting
+        view = await self.get_order(c.order_id)
+        if view is None:
+            c.reject(RejectCode.STORE_UNAVAILABLE, "the order is being stored; retry")
+            assert c.result is not None
+            return c.result
+        return OrderResult(
+            view.order_id, view.status, view.remaining, None, None, duplicate=True, client_id=view.client_id
+        )
+
+    # ------------------------------------------------------------------ cancels
+
+    async def _check_cancel(self, signed: SignedCancel, kind: str) -> bytes:
+        """The maker of an acceptable signed cancel; raises `CancelRejected` otherwise."""
+        msg = signed.message
+        now = self._clock()
+        if abs(now - msg.timestamp) > self.config.cancel_window_ms or msg.timestamp < self._started_ms:
+            raise CancelRejected("cancel_stale", "timestamp is outside the accepted window")
+        last = self._cancel_ts.get((msg.maker, kind), 0)
+        if msg.timestamp <= last:
+            raise CancelRejected("cancel_replayed", "timestamp is not above the last accepted one")
+        signer = recover_cancel_signer(signed, self._domain)
+        if signer != msg.maker:
+            ok = False
+            try:
+                if signer is not None:
+                    await self.state.prefetch(delegates={(msg.maker, signer)})
+                    ok = self.state.delegates.get((msg.maker, signer), 0) > now // 1000
+                if not ok:
+                    await self.state.prefetch(codes={msg.maker})
+                    if self.state.has_code.get(msg.maker):
+                        digest = cancel_digest(msg, self._domain)
+                        ok = await asyncio.to_thread(self.state.erc1271_accepts, msg.maker, digest, signed.signature)
+            except ChainError as exc:
+                raise CancelRejected(RejectCode.CHAIN_UNAVAILABLE.value, str(exc)) from exc
+            if not ok:
+                raise CancelRejected("cancel_unauthorized", "signer is neither the maker nor a live delegate")
+        self._cancel_ts[(msg.maker, kind)] = msg.timestamp
+        return msg.maker
+
+    async def _cancel_ids(
+        self, maker: bytes, ids: Iterable[bytes], reason: CancelReason, kind: str, sig: bytes | None
+    ) -> list[OrderResult]:
+        now_ms = self._clock()
+        inputs: list[_Input] = []
+        updates: list[Update] = []
+        results: list[OrderResult] = []
+        for oid in ids:
+            info = self._orders.get(oid)
+            resting = self._engine.order(oid)
+            if resting is not None and info is not None and info.maker == maker:
+                command = CancelOrder(oid, reason, now_ms)
+                seq, events, ups = self._apply(command, now_ms)
+                inputs.append(_Input(seq, command, events, cancel=(oid, kind, reason.value, sig)))
+                updates.extend(ups)
+                results.append(OrderResult(oid, OrderState.CANCELLED, resting.remaining, None, reason.value))
+            else:
+                results.append(OrderResult(oid, OrderState.REJECTED, 0, "not_open", "no open order of this maker"))
+        if inputs and not await self._commit(self._write_for(inputs, now_ms), updates):
+            return [
+                OrderResult(r.order_id, OrderState.REJECTED, 0, RejectCode.STORE_UNAVAILABLE.value, "retry")
+                for r in results
+            ]
+        return results
 
     async def cancel(self, signed: SignedCancel) -> list[OrderResult]:
         """Apply a signed `CancelOrders`: one result per listed hash (already final orders are returned as they are).
 
         Raises `CancelRejected` (code `cancel_rejected`) if the signature, maker or timestamp is not acceptable.
         """
-        raise NotImplementedError
+        msg = signed.message
+        if not isinstance(msg, CancelOrders) or not 0 < len(msg.order_hashes) <= MAX_CANCEL_HASHES:
+            raise CancelRejected("cancel_invalid", f"expected CancelOrders with 1..{MAX_CANCEL_HASHES} hashes")
+        maker = await self._check_cancel(signed, "orders")
+        tag = maker + signed.signature
+        unknown = [h for h in msg.order_hashes if h not in self._known]
+        for h in msg.order_hashes:
+            self._soft_cancelled.add((maker, h))
+        results = await self._cancel_ids(maker, msg.order_hashes, CancelReason.REQUESTED, "signed", tag)
+        if unknown:
+            # remember cancels of orders not seen yet, so they are refused if they arrive later
+            def write(session: Session) -> None:
+                for h in unknown:
+                    insert_cancel(
+                        session,
+                        h,
+                        kind="signed",
+                        reason="requested",
+                        journal_seq=self._seq,
+                        created_ms=self._clock(),
+                        signature=tag,
+                    )
+
+            await self._commit(write, [])
+        return results
 
     async def cancel_all(self, signed: SignedCancel) -> list[OrderResult]:
         """Apply a signed `CancelAll`: cancel the maker's open orders (of one series or all) received before it."""
-        raise NotImplementedError
+        msg = signed.message
+        if not isinstance(msg, CancelAll):
+            raise CancelRejected("cancel_invalid", "expected CancelAll")
+        maker = await self._check_cancel(signed, "all")
+        ids = [
+            r.order_id
+            for r in self._engine.open_orders(None if msg.series == ALL_SERIES else msg.series)
+            if r.maker == maker
+            and (info := self._orders.get(r.order_id)) is not None
+            and info.received_ms < msg.timestamp
+        ]
+        return await self._cancel_ids(maker, ids, CancelReason.REQUESTED, "cancel_all", None)
 
     async def cancel_after(self, signed: SignedCancel) -> int | None:
         """Arm (or with timeout 0 disarm) the maker's dead-man's switch; returns its deadline (unix ms) or None."""
-        raise NotImplementedError
+        msg = signed.message
+        if not isinstance(msg, CancelAfter):
+            raise CancelRejected("cancel_invalid", "expected CancelAfter")
+        maker = await self._check_cancel(signed, "after")
+        if msg.timeout_ms == 0:
+            self._dead_man.pop(maker, None)
+            return None
+        deadline = self._clock() + msg.timeout_ms
+        self._dead_man[maker] = deadline
+        return deadline
 
     # ------------------------------------------------------------------ reads
 
     async def get_order(self, order_id: bytes) -> OrderView | None:
         """The stored order, or None."""
-        raise NotImplementedError
+
+        def read() -> OrderView | None:
+            with Session(self._db) as session:
+                row = session.get(OrderRow, order_id)
+                return None if row is None else _order_view(row)
+
+        return await asyncio.to_thread(read)
 
     async def list_orders(
         self,
@@ -104,16 +837,47 @@ class Venue:
         cursor: str | None = None,
         limit: int = 100,
     ) -> Page[OrderView]:
-        """Orders filtered by maker/series/status, newest first, `limit` <= 1000 per page."""
-        raise NotImplementedError
+        """Orders filtered by maker/series/status, newest first, `limit` <= 1000 per page.
+
+        The cursor is the `created_seq` of the last order of the previous page.
+        """
+        limit = max(1, min(limit, 1000))
+        before = _cursor(cursor)
+
+        def read() -> Page[OrderView]:
+            q = select(OrderRow)
+            if maker is not None:
+                q = q.where(OrderRow.maker == maker)
+            if series is not None:
+                q = q.where(OrderRow.series == series)
+            if status is not None:
+                q = q.where(OrderRow.status == status.value)
+            if before is not None:
+                q = q.where(OrderRow.created_seq < before)
+            with Session(self._db) as session:
+                rows = session.scalars(q.order_by(OrderRow.created_seq.desc()).limit(limit + 1)).all()
+                items = tuple(_order_view(r) for r in rows[:limit])
+            nxt = str(items[-1].created_seq) if len(rows) > limit else None
+            return Page(items, nxt)
+
+        return await asyncio.to_thread(read)
 
     def book(self, series: bytes, depth: int = 20) -> BookView:
         """Aggregated top `depth` levels per side and the book seq (an empty book for an unknown series)."""
-        raise NotImplementedError
+        bids, asks = self._engine.depth(series, max(1, depth))
+        return BookView(
+            series,
+            self._engine.book_seq(series),
+            tuple(Level(p, a) for p, a in bids),
+            tuple(Level(p, a) for p, a in asks),
+        )
 
     def list_series(self) -> list[SeriesView]:
-        """Listed series (chain state), expired ones included, sorted by expiry then id."""
-        raise NotImplementedError
+        """Series the venue has seen listed (chain state), expired ones included, sorted by expiry then id."""
+        return [
+            SeriesView(t.series, t.underlying, t.quote, t.strike, t.expiry, t.is_call, t.unit)
+            for t in sorted(self.state.series.values(), key=lambda t: (t.expiry, t.series))
+        ]
 
     async def list_fills(
         self,
@@ -124,16 +888,81 @@ class Venue:
         cursor: str | None = None,
         limit: int = 100,
     ) -> Page[FillView]:
-        """Fills filtered by maker (either side), series or batch, newest first."""
-        raise NotImplementedError
+        """Fills filtered by maker (either side), series or batch, newest first (cursor: last fill id)."""
+        limit = max(1, min(limit, 1000))
+        before = _cursor(cursor)
+
+        def read() -> Page[FillView]:
+            mk = aliased(OrderRow)
+            tk = aliased(OrderRow)
+            q = (
+                select(FillRow, mk.maker, tk.maker)
+                .join(mk, FillRow.maker_order_id == mk.order_id)
+                .join(tk, FillRow.taker_order_id == tk.order_id)
+            )
+            if maker is not None:
+                q = q.where(or_(mk.maker == maker, tk.maker == maker))
+            if series is not None:
+                q = q.where(FillRow.series == series)
+            if batch is not None:
+                q = q.where(FillRow.batch_seq == batch)
+            if before is not None:
+                q = q.where(FillRow.id < before)
+            with Session(self._db) as session:
+                rows = session.execute(q.order_by(FillRow.id.desc()).limit(limit + 1)).all()
+                items = tuple(_fill_view(f, m, t) for f, m, t in rows[:limit])
+            return Page(items, str(items[-1].id) if len(rows) > limit else None)
+
+        return await asyncio.to_thread(read)
 
     async def get_batch(self, seq: int) -> BatchView | None:
         """Batch `seq`, or None."""
-        raise NotImplementedError
+
+        def read() -> BatchView | None:
+            with Session(self._db) as session:
+                row = session.get(BatchRow, seq)
+                if row is None:
+                    return None
+                ids = session.scalars(select(FillRow.id).where(FillRow.batch_seq == seq).order_by(FillRow.id)).all()
+                return BatchView(
+                    row.seq,
+                    BatchState(row.status),
+                    row.tx_hash,
+                    row.created_ms,
+                    row.submitted_ms,
+                    row.settled_block,
+                    tuple(ids),
+                )
+
+        return await asyncio.to_thread(read)
 
     def health(self) -> Health:
         """Liveness figures."""
-        raise NotImplementedError
+        return Health(
+            ok=self._batch_error is None and not self._rebuilding,
+            intake_paused=self._paused is not None,
+            pause_reason=self._paused,
+            journal_seq=self._seq,
+            open_orders=self._engine.resting_count(),
+            pending_fills=self._reservations.fills_held,
+            last_batch_seq=self._last_batch_seq,
+            chain_head=self.state.head,
+            indexed_block=self._indexed_block,
+            subscribers=self._hub.subscribers,
+            detail=self._batch_error or "",
+        )
+
+    _indexed_block = 0
+
+    def state_hash(self) -> tuple[int, bytes]:
+        """(journal seq, engine state hash) as of now (in memory; see `durable_state_hash`)."""
+        return self._seq, self._engine.state_hash()
+
+    async def durable_state_hash(self) -> tuple[int, bytes]:
+        """(journal seq, state hash) once every journal entry up to that seq is committed."""
+        seq, digest = self.state_hash()
+        await self._committer.submit(lambda session: None)
+        return seq, digest
 
     # ------------------------------------------------------------------ streaming
 
@@ -142,18 +971,297 @@ class Venue:
 
         Filter per channel/maker in the consumer. A consumer `maxsize` updates behind is dropped.
         """
-        raise NotImplementedError
+        return self._hub.subscribe(maxsize)
 
     # ------------------------------------------------------------------ admin
 
     async def pause_intake(self, reason: str) -> None:
         """Refuse new orders with `intake_paused` (cancels still work)."""
-        raise NotImplementedError
+        self._paused = reason or "paused"
 
     async def resume_intake(self) -> None:
         """Accept orders again."""
-        raise NotImplementedError
+        if not self._stopping:
+            self._paused = None
 
     async def drain_maker(self, maker: bytes, reason: str = "operator") -> list[OrderResult]:
         """Cancel every open order of `maker` (operator action); one result per cancelled order."""
-        raise NotImplementedError
+        ids = [r.order_id for r in self._engine.open_orders() if r.maker == maker]
+        return await self._cancel_ids(maker, ids, CancelReason.OPERATOR, "operator", None)
+
+    # ------------------------------------------------------------------ background: timers
+
+    async def _timer_loop(self) -> None:
+        interval = self.config.expire_interval_ms / 1000
+        while True:
+            await asyncio.sleep(min(interval, 0.1))
+            now = self._clock()
+            if self._rebuilding:
+                continue
+            for maker, deadline in list(self._dead_man.items()):
+                if deadline <= now:
+                    self._dead_man.pop(maker, None)
+                    ids = [r.order_id for r in self._engine.open_orders() if r.maker == maker]
+                    await self._cancel_ids(maker, ids, CancelReason.DEAD_MAN_SWITCH, "dead_man", None)
+            nxt = self._engine.next_expiry_ms()
+            if nxt is not None and nxt <= now:
+                command = ExpireOrders(now)
+                seq, events, ups = self._apply(command, now)
+                await self._commit(self._write_for([_Input(seq, command, events)], now), ups)
+
+    # ------------------------------------------------------------------ background: chain
+
+    async def _chain_loop(self) -> None:
+        while True:
+            try:
+                update = await asyncio.to_thread(self._indexer.poll)
+                self._indexed_block = update.next_block
+                self.state.retract(update.retracted)
+                cancels = self.state.apply_events(update.added)
+                await asyncio.to_thread(self.state.refresh_head)
+                if cancels and not self._rebuilding:
+                    await self._onchain_cancels(cancels)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("chain poll failed: %s", exc)
+            await asyncio.sleep(self.config.chain_poll_s)
+
+    async def _onchain_cancels(self, cancels: list[tuple[bytes, bytes | None, int | None]]) -> None:
+        now_ms = self._clock()
+        inputs: list[_Input] = []
+        updates: list[Update] = []
+        for maker, order_hash, min_nonce in cancels:
+            if order_hash is not None:
+                ids = [order_hash]
+            else:
+                assert min_nonce is not None
+                ids = [
+                    r.order_id
+                    for r in self._engine.open_orders()
+                    if r.maker == maker and (i := self._orders.get(r.order_id)) is not None and i.nonce < min_nonce
+                ]
+            for oid in ids:
+                if self._engine.order(oid) is None:
+                    continue
+                command = CancelOrder(oid, CancelReason.ONCHAIN_CANCEL, now_ms)
+                seq, events, ups = self._apply(command, now_ms)
+                kind = "onchain" if order_hash is not None else "onchain_nonce"
+                inputs.append(_Input(seq, command, events, cancel=(oid, kind, "onchain_cancel", None)))
+                updates.extend(ups)
+            if order_hash is not None and not inputs:
+
+                def write(session: Session, h: bytes = order_hash) -> None:
+                    insert_cancel(
+                        session, h, kind="onchain", reason="onchain_cancel", journal_seq=self._seq, created_ms=now_ms
+                    )
+
+                await self._commit(write, [])
+        if inputs:
+            await self._commit(self._write_for(inputs, now_ms), updates)
+
+    # ------------------------------------------------------------------ background: batches
+
+    async def _batch_loop(self) -> None:
+        # in-flight batches first: the submitter resumes or sends each exactly once
+        for seq in list(self._inflight_batches):
+            await self._settle_batch_until_done(seq)
+        self._inflight_batches.clear()
+        while True:
+            rows = await asyncio.to_thread(self._pending_fill_ids, self.config.batch_size)
+            if not rows:
+                self._fills_ready.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._fills_ready.wait(), 0.5)
+                continue
+            if len(rows) < self.config.batch_size:
+                await asyncio.sleep(self.config.batch_ms / 1000)
+                rows = await asyncio.to_thread(self._pending_fill_ids, self.config.batch_size)
+            seq = self._last_batch_seq + 1
+            if not await self._cut_batch(seq, rows):
+                await asyncio.sleep(0.2)
+                continue
+            self._last_batch_seq = seq
+            await self._settle_batch_until_done(seq)
+
+    def _pending_fill_ids(self, limit: int) -> list[int]:
+        with Session(self._db) as session:
+            return list(
+                session.scalars(
+                    select(FillRow.id)
+                    .where(FillRow.status == FillStatus.PENDING.value)
+                    .order_by(FillRow.id)
+                    .limit(limit)
+                ).all()
+            )
+
+    async def _cut_batch(self, seq: int, fill_ids: list[int]) -> bool:
+        now = self._clock()
+        fees = self.config.fees
+
+        def write(session: Session) -> None:
+            session.add(
+                BatchRow(
+                    seq=seq,
+                    status=BatchStatus.OPEN.value,
+                    tx_hash=None,
+                    created_ms=now,
+                    submitted_ms=None,
+                    settled_block=None,
+                )
+            )
+            session.flush()
+            for fill in session.scalars(select(FillRow).where(FillRow.id.in_(fill_ids))).all():
+                mk = session.get(OrderRow, fill.maker_order_id)
+                tk = session.get(OrderRow, fill.taker_order_id)
+                assert mk is not None and tk is not None
+                fill.status = FillStatus.BATCHED.value
+                fill.batch_seq = seq
+                fill.maker_fee = fees.maker(mk.max_fee)
+                fill.taker_fee = fees.taker(tk.max_fee)
+
+        try:
+            await self._committer.submit(write)
+        except (CommitFailed, StoreClosed) as exc:
+            log.error("cutting batch %d failed: %s", seq, exc)
+            await self._rebuild()
+            return False
+        self._hub.publish([BatchUpdate(seq, BatchState.OPEN, None, 0, 0, now)])
+        return True
+
+    def _load_batch(self, seq: int) -> tuple[Batch, list[FillRow]]:
+        with Session(self._db, expire_on_commit=False) as session:
+            fills = list(session.scalars(select(FillRow).where(FillRow.batch_seq == seq).order_by(FillRow.id)).all())
+            out = []
+            for f in fills:
+                mk = session.get(OrderRow, f.maker_order_id)
+                tk = session.get(OrderRow, f.taker_order_id)
+                assert mk is not None and tk is not None
+                out.append(
+                    SettleFill(_signed_from_row(mk), _signed_from_row(tk), f.amount, f.maker_fee or 0, f.taker_fee or 0)
+                )
+                session.expunge(f)
+            return Batch(seq, out), fills
+
+    async def _settle_batch_until_done(self, seq: int) -> None:
+        delay = 0.2
+        while True:
+            try:
+                batch, fills = await asyncio.to_thread(self._load_batch, seq)
+                await self._mark_submitted(seq)
+                result = await asyncio.to_thread(self._submitter.submit, batch)
+                self._batch_error = None
+                await self._reconcile(seq, result, fills)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._batch_error = f"batch {seq}: {exc}"
+                log.warning("batch %d not settled yet: %s", seq, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _mark_submitted(self, seq: int) -> None:
+        now = self._clock()
+
+        def write(session: Session) -> None:
+            row = session.get(BatchRow, seq)
+            if row is not None and row.status == BatchStatus.OPEN.value:
+                row.status = BatchStatus.SUBMITTED.value
+                row.submitted_ms = now
+
+        await self._committer.submit(write)
+
+    async def _reconcile(self, seq: int, result: SubmitResult, fills: list[FillRow]) -> None:
+        """Apply a settled batch: Trade → fill final; FillSkipped → cancel / restore per `reconcile.verdict`."""
+        now_ms = self._clock()
+        inputs: list[_Input] = []
+        updates: list[Update] = []
+        statuses: dict[int, tuple[str, str | None]] = {}
+        for index, f in enumerate(fills):
+            mk, tk = self._orders.get(f.maker_order_id), self._orders.get(f.taker_order_id)
+            if index in result.skipped:
+                code = result.skipped[index]
+                statuses[f.id] = (FillStatus.SKIPPED.value, skip_name(code))
+                v = verdict(code)
+                for oid, info, cancel, restore in (
+                    (f.maker_order_id, mk, v.cancel_maker, v.restore_maker),
+                    (f.taker_order_id, tk, v.cancel_taker, v.restore_taker),
+                ):
+                    if info is None:
+                        continue
+                    command: Command | None = None
+                    if cancel and self._engine.order(oid) is not None:
+                        command = CancelOrder(oid, v.reason, now_ms)
+                    elif (
+                        restore
+                        and info.tif in (TimeInForce.GTC, TimeInForce.POST_ONLY)
+                        and (info.maker, oid) not in self._soft_cancelled
+                        and oid not in self.state.cancelled
+                    ):
+                        spec = OrderSpec(oid, info.maker, info.series, info.is_buy, info.price, f.amount, info.expiry)
+                        command = RestoreOrder(spec, now_ms)
+                    if command is not None:
+                        s, events, ups = self._apply(command, now_ms)
+                        inputs.append(_Input(s, command, events))
+                        updates.extend(ups)
+            else:
+                statuses[f.id] = (FillStatus.SETTLED.value, None)
+            for info in (mk, tk):
+                if info is not None:
+                    self.state.forget_balances(info.maker)
+            self._release_fill(f.series, f.book_seq, f.maker_order_id, f.taker_order_id)
+            status, reason = statuses[f.id]
+            for info, oid in ((mk, f.maker_order_id), (tk, f.taker_order_id)):
+                if info is not None:
+                    updates.append(
+                        FillUpdate(
+                            info.maker,
+                            f.id,
+                            oid,
+                            f.series,
+                            info.is_buy,
+                            f.price,
+                            f.amount,
+                            FillState(status),
+                            seq,
+                            reason,
+                            now_ms,
+                        )
+                    )
+        updates.append(
+            BatchUpdate(seq, BatchState.SETTLED, result.tx_hash, len(result.filled), len(result.skipped), now_ms)
+        )
+        engine_write = self._write_for(inputs, now_ms)
+
+        def write(session: Session) -> None:
+            engine_write(session)
+            row = session.get(BatchRow, seq)
+            assert row is not None
+            row.status = BatchStatus.SETTLED.value
+            row.tx_hash = result.tx_hash
+            row.settled_block = result.block_number
+            for fill in session.scalars(select(FillRow).where(FillRow.batch_seq == seq)).all():
+                fill.status, fill.skip_reason = statuses[fill.id]
+
+        await self._commit(write, updates)
+
+
+def _fill_view(f: FillRow, maker: bytes, taker: bytes) -> FillView:
+    return FillView(
+        f.id,
+        f.series,
+        f.book_seq,
+        f.maker_order_id,
+        f.taker_order_id,
+        maker,
+        taker,
+        f.taker_is_buy,
+        f.price,
+        f.amount,
+        f.maker_fee or 0,
+        f.taker_fee or 0,
+        FillState(f.status),
+        f.batch_seq,
+        f.skip_reason,
+    )

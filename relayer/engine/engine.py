@@ -402,6 +402,25 @@ class MatchingEngine:
             if series is None or o.book.series == series:
                 yield _view(o)
 
+    def next_expiry_ms(self) -> int | None:
+        """The first unix ms at which some resting order stops matching (None: no resting order)."""
+        heap, buckets = self._bucket_heap, self._buckets
+        while heap and heap[0] not in buckets:
+            heappop(heap)
+        return None if not heap else (heap[0] + 1) * 1000 - self._margin_ms
+
+    def level_total(self, series: bytes, is_bid: bool, price: int) -> int:
+        """Total remaining amount resting at `price` on one side of `series` (0 if no such level)."""
+        book = self._books.get(series)
+        if book is None:
+            return 0
+        level = (book.bids if is_bid else book.asks).levels.get(price)
+        return 0 if level is None else level.total
+
+    def resting_count(self) -> int:
+        """How many orders rest in all books."""
+        return len(self._orders)
+
     def book_seq(self, series: bytes) -> int:
         """The series' book sequence number (0 for a book never touched)."""
         book = self._books.get(series)

@@ -28,12 +28,8 @@ class RejectCode(StrEnum):
     ORDER_CANCELLED = "order_cancelled"
     #: 6. the order's nonce is below the maker's on-chain minNonce (cancelAllBelow).
     NONCE_CANCELLED = "nonce_cancelled"
-    #: 6. the order was already filled on-chain (filled amount = amount).
-    ORDER_FILLED = "order_filled"
     #: 7. price is 0 or above the most the option can pay (see `relayer.intake.collateral`).
     PRICE_OUT_OF_BOUNDS = "price_out_of_bounds"
-    #: 7. the fee cap is above the contract's bound.
-    FEE_OUT_OF_BOUNDS = "fee_out_of_bounds"
     #: 8. free collateral on-chain minus reservations does not cover the order's worst case.
     INSUFFICIENT_COLLATERAL = "insufficient_collateral"
     #: engine: a post-only order would have matched on arrival (journaled, then refused).

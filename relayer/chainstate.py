@@ -1,0 +1,260 @@
+"""What intake needs to know of the chain: series, free balances, delegates, nonce floors, hard cancels.
+
+`ChainState` is a cache over the contracts' view functions (`getSeries`, `balanceOf`,
+`minNonce`, `delegateExpiry`, `eth_getCode`), kept fresh by the settlement `Indexer`'s events:
+a `Deposited`/`Withdrawn`/`Trade`/`Settled` drops the cached balances of the accounts it names,
+`NoncesCancelled`/`DelegateSet`/`DelegateRevoked`/`SeriesListed` update their entries in place,
+and `OrderCancelled` adds to the set of hashes cancelled on-chain. A value read after the event
+that changed it is the new value, so a cache entry is never older than the last poll.
+
+Lookups are synchronous and never do I/O (intake runs them on the event loop); `prefetch`
+reads the missing entries on a worker thread first. The indexer's cursor and reorg window live
+in the relayer store (`StoreIndexerStore`, cursor name "indexer").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from relayer.store.models import IndexerWindowRow
+from relayer.store.records import get_cursor, set_cursor
+from settlement._hashing import checksum_address
+from settlement.abi import contract_abi
+from settlement.chain import Chain
+from settlement.indexer import Event, event_from_json
+from settlement.manifest import Manifest
+
+_ZERO_HASH = bytes(32)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesTerms:
+    """A listed series. `strike` quote base units per whole underlying; `unit` = 10**underlying decimals."""
+
+    series: bytes
+    underlying: bytes
+    quote: bytes
+    strike: int
+    expiry: int
+    is_call: bool
+    unit: int
+
+    @property
+    def collateral_asset(self) -> bytes:
+        """What a short locks: the underlying for calls, the quote asset for puts."""
+        return self.underlying if self.is_call else self.quote
+
+
+class StoreIndexerStore:
+    """`settlement.indexer.IndexerStore` on the relayer store: cursor row + `indexer_window` table."""
+
+    def __init__(self, engine: Engine, name: str = "indexer") -> None:
+        self._engine = engine
+        self._name = name
+
+    def next_block(self) -> int | None:
+        with Session(self._engine) as session:
+            cursor = get_cursor(session, self._name)
+            return None if cursor is None else cursor[0]
+
+    def window_events(self, from_block: int) -> list[Event]:
+        with Session(self._engine) as session:
+            rows = session.scalars(
+                select(IndexerWindowRow.event)
+                .where(IndexerWindowRow.block_number >= from_block)
+                .order_by(IndexerWindowRow.block_number, IndexerWindowRow.log_index)
+            ).all()
+            return [event_from_json(json.loads(r)) for r in rows]
+
+    def apply(self, added: Iterable[Event], retracted: Iterable[Event], next_block: int, keep_from: int) -> None:
+        with Session(self._engine) as session, session.begin():
+            for e in retracted:
+                row = session.get(IndexerWindowRow, (e.block_hash, e.log_index))
+                if row is not None:
+                    session.delete(row)
+            for e in added:
+                session.merge(
+                    IndexerWindowRow(
+                        block_hash=e.block_hash,
+                        log_index=e.log_index,
+                        block_number=e.block_number,
+                        event=json.dumps(e.to_json_dict()),
+                    )
+                )
+            session.execute(delete(IndexerWindowRow).where(IndexerWindowRow.block_number < keep_from))
+            set_cursor(session, self._name, next_block, _ZERO_HASH, time.time_ns() // 1_000_000)
+
+
+def _raw(address: str) -> bytes:
+    return bytes.fromhex(address[2:])
+
+
+class ChainState:
+    """Cached chain facts for intake; see the module docstring for freshness."""
+
+    def __init__(self, chain: Chain, manifest: Manifest) -> None:
+        self.chain = chain
+        self.manifest = manifest
+        self._exchange = manifest.exchange
+        self._registry = manifest.registry
+        self.series: dict[bytes, SeriesTerms] = {}
+        self._unlisted: set[bytes] = set()
+        self.balances: dict[tuple[bytes, bytes], int] = {}
+        self.min_nonce: dict[bytes, int] = {}
+        self.delegates: dict[tuple[bytes, bytes], int] = {}
+        self.has_code: dict[bytes, bool] = {}
+        #: order hashes cancelled on-chain (from `OrderCancelled` since start, plus what the store knew).
+        self.cancelled: set[bytes] = set()
+        self.head = 0
+        self.head_timestamp = 0
+
+    # ------------------------------------------------------------------ reads (worker thread)
+
+    def _call(self, to: str, abi_name: str, fn: str, *args: object) -> tuple[object, ...]:
+        abi = contract_abi(abi_name)
+        return abi.decode_output(fn, self.chain.call(to, abi.encode_call(fn, *args)))
+
+    def read_series(self, series: bytes) -> SeriesTerms | None:
+        (raw,) = self._call(self._registry, "SeriesRegistry", "seriesOf", series)
+        assert isinstance(raw, tuple)
+        underlying, quote, strike, expiry, is_call, unit = raw
+        if int(unit) == 0:
+            return None
+        return SeriesTerms(series, _raw(underlying), _raw(quote), int(strike), int(expiry), bool(is_call), int(unit))
+
+    def read_free(self, account: bytes, asset: bytes) -> int:
+        free, _locked = self._call(
+            self._exchange, "Exchange", "balanceOf", checksum_address(account), checksum_address(asset)
+        )
+        assert isinstance(free, int)
+        return free
+
+    def read_min_nonce(self, maker: bytes) -> int:
+        (value,) = self._call(self._exchange, "Exchange", "minNonce", checksum_address(maker))
+        assert isinstance(value, int)
+        return value
+
+    def read_delegate(self, maker: bytes, key: bytes) -> int:
+        (value,) = self._call(
+            self._exchange, "Exchange", "delegateExpiry", checksum_address(maker), checksum_address(key)
+        )
+        assert isinstance(value, int)
+        return value
+
+    def read_code(self, account: bytes) -> bool:
+        return bool(self.chain.code(checksum_address(account)))
+
+    def is_valid_signature_onchain(self, order_tuple: tuple[object, ...], signature: bytes) -> bool:
+        """`Exchange.isValidSignature(order, signature)`: ECDSA maker/delegate or ERC-1271, now."""
+        (ok,) = self._call(self._exchange, "Exchange", "isValidSignature", order_tuple, signature)
+        return bool(ok)
+
+    def erc1271_accepts(self, account: bytes, digest: bytes, signature: bytes) -> bool:
+        """The account's own ERC-1271 `isValidSignature(bytes32,bytes)` returns the magic value."""
+        selector = bytes.fromhex("1626ba7e")
+        offset = (64).to_bytes(32, "big")
+        length = len(signature).to_bytes(32, "big")
+        padded = signature + bytes(-len(signature) % 32)
+        try:
+            out = self.chain.call(checksum_address(account), selector + digest + offset + length + padded)
+        except Exception:
+            return False
+        return out[:4] == selector
+
+    def refresh_head(self) -> None:
+        block = self.chain.block("latest")
+        if block is not None:
+            self.head, self.head_timestamp = block.number, block.timestamp
+
+    # ------------------------------------------------------------------ prefetch
+
+    def _fetch(
+        self,
+        series: set[bytes],
+        balances: set[tuple[bytes, bytes]],
+        makers: set[bytes],
+        delegates: set[tuple[bytes, bytes]],
+        codes: set[bytes],
+    ) -> None:
+        for s in series:
+            terms = self.read_series(s)
+            if terms is None:
+                self._unlisted.add(s)
+            else:
+                self.series[s] = terms
+        for key in balances:
+            self.balances[key] = self.read_free(*key)
+        for m in makers:
+            self.min_nonce[m] = self.read_min_nonce(m)
+        for pair in delegates:
+            self.delegates[pair] = self.read_delegate(*pair)
+        for account in codes:
+            self.has_code[account] = self.read_code(account)
+
+    async def prefetch(
+        self,
+        *,
+        series: Iterable[bytes] = (),
+        balances: Iterable[tuple[bytes, bytes]] = (),
+        makers: Iterable[bytes] = (),
+        delegates: Iterable[tuple[bytes, bytes]] = (),
+        codes: Iterable[bytes] = (),
+    ) -> None:
+        """Read every entry not cached yet, on a worker thread (raises `ChainError` if the node fails)."""
+        need_series = {s for s in series if s not in self.series and s not in self._unlisted}
+        need_balances = {k for k in balances if k not in self.balances}
+        need_makers = {m for m in makers if m not in self.min_nonce}
+        need_delegates = {d for d in delegates if d not in self.delegates}
+        need_codes = {c for c in codes if c not in self.has_code}
+        if need_series or need_balances or need_makers or need_delegates or need_codes:
+            await asyncio.to_thread(self._fetch, need_series, need_balances, need_makers, need_delegates, need_codes)
+
+    # ------------------------------------------------------------------ events
+
+    def forget_balances(self, account: bytes) -> None:
+        for key in [k for k in self.balances if k[0] == account]:
+            del self.balances[key]
+
+    def apply_events(self, events: Iterable[Event]) -> list[tuple[bytes, bytes | None, int | None]]:
+        """Update the caches; returns on-chain cancels as (maker, order hash or None, min nonce or None)."""
+        cancels: list[tuple[bytes, bytes | None, int | None]] = []
+        for e in events:
+            name, args = e.name, e.args
+            if name in ("Deposited", "Withdrawn", "Settled"):
+                self.forget_balances(_raw(args["account"]))
+            elif name == "Trade":
+                self.forget_balances(_raw(args["maker"]))
+                self.forget_balances(_raw(args["taker"]))
+            elif name == "OrderCancelled":
+                order_hash = bytes(args["orderHash"])
+                self.cancelled.add(order_hash)
+                cancels.append((_raw(args["maker"]), order_hash, None))
+            elif name == "NoncesCancelled":
+                maker = _raw(args["maker"])
+                self.min_nonce[maker] = int(args["minNonce"])
+                cancels.append((maker, None, int(args["minNonce"])))
+            elif name == "DelegateSet":
+                self.delegates[(_raw(args["maker"]), _raw(args["key"]))] = int(args["expiry"])
+            elif name == "DelegateRevoked":
+                self.delegates[(_raw(args["maker"]), _raw(args["key"]))] = 0
+            elif name == "SeriesListed":
+                self._unlisted.discard(bytes(args["id"]))
+        return cancels
+
+    def retract(self, events: Iterable[Event]) -> None:
+        """Reorged-out events: drop every cache entry they could have changed (re-read on demand)."""
+        for e in events:
+            for value in e.args.values():
+                if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+                    account = _raw(value)
+                    self.forget_balances(account)
+                    self.min_nonce.pop(account, None)
+                    for pair in [p for p in self.delegates if p[0] == account]:
+                        del self.delegates[pair]
