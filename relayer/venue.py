@@ -405,6 +405,8 @@ class Venue:
             for item in inputs:
                 if item.insert is not None:
                     insert_order(session, item.insert, item.seq, item.client_id)
+                    if any(isinstance(e, Fill) for e in item.events):
+                        session.flush()  # the order row before the fill rows that reference it
                 journal.append(session, item.seq, item.command)
                 record_events(session, item.seq, item.events)
                 if item.cancel is not None:
