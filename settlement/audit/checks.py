@@ -47,6 +47,7 @@ class OnChain:
     min_nonce: dict[str, int]
     delegates: dict[tuple[str, str], int]
     token_balances: dict[str, int]
+    settled_position: dict[str, int]
     last_seq: int
 
 
@@ -64,6 +65,7 @@ def read_onchain(state: ReplayState, reader: ChainReader, manifest: Manifest, bl
             "minNonce",
             "delegateExpiry",
             "lastSeq",
+            "settledPosition",
         )
     }
     exchange = manifest.exchange
@@ -86,6 +88,8 @@ def read_onchain(state: ReplayState, reader: ChainReader, manifest: Manifest, bl
     calls += [(exchange, sel["minNonce"] + _word(a)) for a in accounts]
     calls += [(exchange, sel["delegateExpiry"] + _word(m) + _word(k)) for m, k in delegate_list]
     calls += [(t, _ERC20_BALANCE_OF + _word(exchange)) for t in assets]
+    series_list = sorted(state.series)
+    calls += [(exchange, sel["settledPosition"] + _word(s)) for s in series_list]
     calls.append((exchange, sel["lastSeq"]))
     results = iter(reader.calls(calls, block))
 
@@ -107,8 +111,9 @@ def read_onchain(state: ReplayState, reader: ChainReader, manifest: Manifest, bl
     min_nonce = {a: num() for a in accounts}
     delegates = {key: num() for key in delegate_list}
     tokens = {t: num() for t in assets}
+    settled = {s: num(signed=True) for s in series_list}
     last_seq = num()
-    return OnChain(balances, positions, fees, settlement, orders, min_nonce, delegates, tokens, last_seq)
+    return OnChain(balances, positions, fees, settlement, orders, min_nonce, delegates, tokens, settled, last_seq)
 
 
 def storage_matches(state: ReplayState, chain: OnChain, block: int) -> CheckResult:
@@ -136,6 +141,8 @@ def storage_matches(state: ReplayState, chain: OnChain, block: int) -> CheckResu
         compare("minNonce", account, state.min_nonce.get(account, 0), nonce)
     for (maker, key), expiry in chain.delegates.items():
         compare(f"delegate expiry of key {key}", maker, state.delegates.get((maker, key), 0), expiry)
+    for series, settled in chain.settled_position.items():
+        compare(f"settled position of series {series}", None, state.settled_position.get(series, 0), settled)
     compare("lastSeq", None, state.last_seq, chain.last_seq)
     return check
 
@@ -168,14 +175,21 @@ def solvency(state: ReplayState, chain: OnChain, block: int) -> CheckResult:
 
 def positions_net_zero(state: ReplayState, chain: OnChain, block: int) -> CheckResult:
     check = CheckResult("positions_net_zero")
-    sums: dict[str, int] = defaultdict(int)
+    sums: dict[str, int] = defaultdict(int, chain.settled_position)
     for (_, series), position in chain.positions.items():
         sums[series] += position
     for series in state.series:
         check.ok()
         if sums[series] != 0:
             check.fail(
-                Evidence(f"series {series}: positions do not net to zero", block, None, None, "0", str(sums[series]))
+                Evidence(
+                    f"series {series}: open + settled positions do not net to zero",
+                    block,
+                    None,
+                    None,
+                    "0",
+                    str(sums[series]),
+                )
             )
     return check
 

@@ -602,4 +602,5 @@ class Replayer:
             bal[0] += payout
             st.settlement_balance[s.collateral] = st.settlement_balance.get(s.collateral, 0) + owed
         st.positions[(account, series_id)] = 0
+        st.settled_position[series_id] = st.settled_position.get(series_id, 0) + position
         self._non_negative(bal, account, s.collateral, block, tx, "settlement")

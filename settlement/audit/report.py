@@ -40,7 +40,7 @@ CHECKS: dict[str, str] = {
     "rebuilt from events equal the contracts' view calls",
     "vault_solvency": "per token, the vault's ERC-20 balance equals Σ free + Σ locked + accrued fees + "
     "settlement balance, and no balance ever went negative in replay",
-    "positions_net_zero": "per series, the positions of all accounts sum to zero",
+    "positions_net_zero": "per series, Σ open positions + Σ settled positions (settledPosition) is zero",
     "locked_equals_required": "per account and asset, locked collateral equals required(positions)",
     "signatures_verify": "both orders of every Trade carry a valid signature (maker key, live delegate, or ERC-1271)",
     "trades_match_calldata": "every Trade event matches its fill in the settleBatch calldata (orders, amount, "

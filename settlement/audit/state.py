@@ -11,7 +11,7 @@ from typing import Any
 
 from .report import CheckResult
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 #: Checks whose evidence is gathered while replaying history (the rest run at the audited block).
 REPLAY_CHECKS = (
@@ -92,6 +92,7 @@ class ReplayState:
     positions: dict[tuple[str, str], int] = field(default_factory=dict)  # (account, series)
     fees: dict[str, int] = field(default_factory=dict)
     settlement_balance: dict[str, int] = field(default_factory=dict)
+    settled_position: dict[str, int] = field(default_factory=dict)  # series -> Σ positions settled
     order_filled: dict[tuple[str, str], int] = field(default_factory=dict)  # (maker, order digest)
     order_amount: dict[str, int] = field(default_factory=dict)  # order digest -> amount signed
     cancelled: dict[tuple[str, str], int] = field(default_factory=dict)  # (maker, digest) -> block
@@ -126,6 +127,7 @@ class ReplayState:
             "positions": [[a, s, p] for (a, s), p in self.positions.items()],
             "fees": self.fees,
             "settlementBalance": self.settlement_balance,
+            "settledPosition": self.settled_position,
             "orderFilled": [[m, h, v] for (m, h), v in self.order_filled.items()],
             "orderAmount": self.order_amount,
             "cancelled": [[m, h, b] for (m, h), b in self.cancelled.items()],
@@ -152,6 +154,7 @@ class ReplayState:
             positions={(a, s): p for a, s, p in obj["positions"]},
             fees=dict(obj["fees"]),
             settlement_balance=dict(obj["settlementBalance"]),
+            settled_position=dict(obj["settledPosition"]),
             order_filled={(m, h): v for m, h, v in obj["orderFilled"]},
             order_amount=dict(obj["orderAmount"]),
             cancelled={(m, h): b for m, h, b in obj["cancelled"]},

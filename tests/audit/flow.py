@@ -45,6 +45,7 @@ class Flow:
     submitter: Submitter
     results: list[SubmitResult] = field(default_factory=list)
     wallet: str = ""
+    settle_blocks: list[int] = field(default_factory=list)
     _nonces: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000))
 
     @property
@@ -196,7 +197,8 @@ def build_flow(node: ChainNode, tmp: Path) -> Flow:
     sigs = [sign_digest(keys[s], digest) for s in signers]
     _send(venue, op, manifest.oracle, ORACLE.encode_call("submitPrice", underlying, expiry, SETTLEMENT_PRICE, sigs))
     for account in [*(t.address for t in venue.traders), wallet]:
-        _send(venue, op, manifest.exchange, EXCHANGE.encode_call("settle", account, [put, call]))
+        receipt = _send(venue, op, manifest.exchange, EXCHANGE.encode_call("settle", account, [put, call]))
+        flow.settle_blocks.append(receipt.block_number)
     _send(venue, op, manifest.exchange, EXCHANGE.encode_call("collectFees", quote))
     return flow
 

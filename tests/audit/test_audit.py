@@ -106,6 +106,16 @@ def test_an_honest_history_passes_before_expiry_with_open_positions(flow: Flow) 
     assert report.check("locked_equals_required").checked >= 10
 
 
+def test_half_way_through_settlement_only_the_unsettled_accounts_fail(flow: Flow) -> None:
+    report = _audit(flow, to_block=flow.settle_blocks[0])  # trader 0 settled, the others not yet
+
+    assert report.failed == ["expiry_settlement"]  # Σ open + settled positions is still zero
+    unsettled = {e.account for e in report.check("expiry_settlement").evidence}
+    t = flow.venue.traders  # trader 1 sold one put and bought one back: flat, nothing to settle
+    assert unsettled == {t[2].address, t[3].address, flow.wallet}
+    assert report.check("positions_net_zero").passed
+
+
 def _balance_slot(flow: Flow, account: str, asset: str) -> int:
     """The storage slot of `_balances[account][asset]`: scan the mapping's base slot."""
     exchange = flow.venue.manifest.exchange
