@@ -107,7 +107,11 @@ def audit(
     except SettlementError as exc:
         err.print(f"[red]error:[/red] {exc}")
         sys.exit(2)
-    cache = None if no_cache else AuditCache(cache_path or default_cache_path(manifest_path))
+    try:
+        cache = None if no_cache else AuditCache(cache_path or default_cache_path(manifest_path))
+    except SettlementError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)
     transport = HTTPBatchTransport(rpc)
     report: AuditReport
     try:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..manifest import Manifest
+from .errors import AuditError
 from .state import ReplayState
 
 
@@ -45,12 +46,17 @@ class AuditCache:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._db = sqlite3.connect(str(self.path))
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS snapshot (key TEXT PRIMARY KEY, block INTEGER NOT NULL, "
-            "block_hash TEXT NOT NULL, state BLOB NOT NULL)"
-        )
-        self._db.commit()
+        try:
+            self._db = sqlite3.connect(str(self.path))
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS snapshot (key TEXT PRIMARY KEY, block INTEGER NOT NULL, "
+                "block_hash TEXT NOT NULL, state BLOB NOT NULL)"
+            )
+            self._db.commit()
+        except sqlite3.Error as exc:
+            raise AuditError(
+                f"cannot open the audit cache {self.path}: {exc} (pass --cache PATH or --no-cache)"
+            ) from exc
 
     def close(self) -> None:
         self._db.close()

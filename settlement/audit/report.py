@@ -11,8 +11,9 @@ JSON shape (integers that can exceed 2**53 are decimal strings inside evidence):
       "fromBlock": 1, "toBlock": 812, "blockHash": "0x…",
       "relayer": "http://…" | null,
       "stats": {"blocksScanned": 12, "logsRead": 40, "transactionsFetched": 2, "callsMade": 310,
-                "cache": "hit" | "miss" | "stale" | "off", "cachedThroughBlock": 800 | null, "seconds": 1.2},
-      "summary": {"batches": 7, "trades": 31, "skippedFills": 4, "accounts": 5, "series": 2, "orders": 60},
+                "cache": "hit" | "miss" | "stale" | "off", "replayedFromBlock": 801, "seconds": 1.2},
+      "summary": {"batches": 7, "trades": 31, "skippedFills": 4, "accounts": 5, "series": 2, "orders": 60,
+                  "events": 140},
       "checks": [
         {"name": "signatures_verify", "description": "…", "passed": true, "checked": 62, "failures": 0,
          "evidence": [{"message": "…", "block": 9, "tx": "0x…", "account": "0x…",

@@ -106,6 +106,23 @@ def test_an_honest_history_passes_before_expiry_with_open_positions(flow: Flow) 
     assert report.check("locked_equals_required").checked >= 10
 
 
+def test_the_cli_keeps_its_cache_next_to_the_manifest(flow: Flow, tmp_path: Path) -> None:
+    manifest = tmp_path / "deployment.json"
+    manifest.write_text(flow.manifest_path.read_text())
+    args = ["--rpc", flow.venue.node.rpc_url, "--manifest", str(manifest), "--json", str(tmp_path / "r.json")]
+
+    first = CliRunner().invoke(audit, args)
+    first_stats = json.loads((tmp_path / "r.json").read_text())["stats"]
+    second = CliRunner().invoke(audit, args)
+    second_stats = json.loads((tmp_path / "r.json").read_text())["stats"]
+
+    assert first.exit_code == 0 and second.exit_code == 0, second.output
+    assert (tmp_path / "deployment.json.audit-cache.sqlite").exists()
+    assert first_stats["cache"] == "miss" and second_stats["cache"] == "hit"
+    assert second_stats["blocksScanned"] == 0 < first_stats["blocksScanned"]
+    assert "cache hit" in second.output
+
+
 def test_half_way_through_settlement_only_the_unsettled_accounts_fail(flow: Flow) -> None:
     report = _audit(flow, to_block=flow.settle_blocks[0])  # trader 0 settled, the others not yet
 
