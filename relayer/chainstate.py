@@ -107,6 +107,8 @@ class ChainState:
         self.series: dict[bytes, SeriesTerms] = {}
         self._unlisted: set[bytes] = set()
         self.balances: dict[tuple[bytes, bytes], int] = {}
+        #: balances an event may have changed: kept (a lookup never misses) but re-read on the next prefetch.
+        self._stale: set[tuple[bytes, bytes]] = set()
         self.min_nonce: dict[bytes, int] = {}
         self.delegates: dict[tuple[bytes, bytes], int] = {}
         self.has_code: dict[bytes, bool] = {}
@@ -191,6 +193,7 @@ class ChainState:
                 self.series[s] = terms
         for key in balances:
             self.balances[key] = self.read_free(*key)
+            self._stale.discard(key)
         for m in makers:
             self.min_nonce[m] = self.read_min_nonce(m)
         for pair in delegates:
@@ -209,7 +212,7 @@ class ChainState:
     ) -> None:
         """Read every entry not cached yet, on a worker thread (raises `ChainError` if the node fails)."""
         need_series = {s for s in series if s not in self.series and s not in self._unlisted}
-        need_balances = {k for k in balances if k not in self.balances}
+        need_balances = {k for k in balances if k not in self.balances or k in self._stale}
         need_makers = {m for m in makers if m not in self.min_nonce}
         need_delegates = {d for d in delegates if d not in self.delegates}
         need_codes = {c for c in codes if c not in self.has_code}
@@ -219,8 +222,15 @@ class ChainState:
     # ------------------------------------------------------------------ events
 
     def forget_balances(self, account: bytes) -> None:
-        for key in [k for k in self.balances if k[0] == account]:
-            del self.balances[key]
+        """Mark `account`'s cached balances stale (re-read by the next prefetch)."""
+        self._stale.update(k for k in self.balances if k[0] == account)
+
+    async def refresh_balances(self, accounts: Iterable[bytes]) -> None:
+        """Re-read every cached balance of `accounts` now (before a reservation they back is released)."""
+        wanted = set(accounts)
+        keys = {k for k in self.balances if k[0] in wanted}
+        self._stale.update(keys)
+        await self.prefetch(balances=keys)
 
     def apply_events(self, events: Iterable[Event]) -> list[tuple[bytes, bytes | None, int | None]]:
         """Update the caches; returns on-chain cancels as (maker, order hash or None, min nonce or None)."""

@@ -1176,6 +1176,20 @@ class Venue:
 
     async def _reconcile(self, seq: int, result: SubmitResult, fills: list[FillRow]) -> None:
         """Apply a settled batch: Trade → fill final; FillSkipped → cancel / restore per `reconcile.verdict`."""
+        # post-trade balances first, so releasing a fill's reservation never over-credits its parties
+        parties = {
+            i.maker
+            for f in fills
+            for i in (self._orders.get(f.maker_order_id), self._orders.get(f.taker_order_id))
+            if i
+        }
+        while True:
+            try:
+                await self.state.refresh_balances(parties)
+                break
+            except ChainError as exc:
+                log.warning("refreshing balances after batch %d failed: %s", seq, exc)
+                await asyncio.sleep(0.2)
         now_ms = self._clock()
         inputs: list[_Input] = []
         updates: list[Update] = []
@@ -1209,9 +1223,6 @@ class Venue:
                         updates.extend(ups)
             else:
                 statuses[f.id] = (FillStatus.SETTLED.value, None)
-            for info in (mk, tk):
-                if info is not None:
-                    self.state.forget_balances(info.maker)
             self._release_fill(f.series, f.book_seq, f.maker_order_id, f.taker_order_id)
             status, reason = statuses[f.id]
             for info, oid in ((mk, f.maker_order_id), (tk, f.taker_order_id)):

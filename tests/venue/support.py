@@ -17,8 +17,8 @@ from relayer.venue import OrderSubmission, Venue
 from relayer.views import OrderResult
 from settlement.order import Order, SignedOrder
 from settlement.signing import sign_order
-from tests.settlement.venue import OPTION, PRICE, USD, Venue as ChainVenue
-from tests.settlement.venue import _key
+from tests.settlement.venue import OPTION, PRICE, USD, _key
+from tests.settlement.venue import Venue as ChainVenue
 
 _nonces = itertools.count(1)
 

@@ -43,4 +43,4 @@ async def test_crossing_orders_settle_on_chain_and_their_fills_become_final(
         while (update := await sub.get(timeout=0.2)) is not None:
             kinds.add(type(update).__name__)
         assert {"BookDelta", "TradeUpdate", "OrderUpdate", "FillUpdate", "BatchUpdate"} <= kinds
-        assert PRICE == fills[0].price
+        assert fills[0].price == PRICE

@@ -1,0 +1,228 @@
+"""Crash test: a real relayer process under steady order load, SIGKILLed at random points 20 times.
+
+After every restart: no acknowledged order is lost, no fill settles twice, the live book hash
+equals a replay of the stored journal, and the chain's fills equal the store's settled fills.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from relayer.engine import MatchingEngine
+from relayer.store import connect, journal, sqlite_url
+from relayer.store.models import FillRow, FillStatus, OrderRow
+from settlement.abi import contract_abi
+from tests.settlement.venue import OPTION, PRICE
+from tests.settlement.venue import Venue as ChainVenue
+from tests.support.procs import REPO_ROOT, tail, wait_until
+from tests.venue.support import Maker
+
+EXCHANGE = contract_abi("Exchange")
+KILLS = 20
+
+
+class Control:
+    """A client of the relayer's JSON-lines control socket."""
+
+    def __init__(self, path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(30)
+        self.sock.connect(str(path))
+        self.file = self.sock.makefile("rwb")
+
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.file.write(json.dumps(request).encode() + b"\n")
+        self.file.flush()
+        line = self.file.readline()
+        if not line:
+            raise ConnectionError("relayer closed the control socket")
+        response: dict[str, Any] = json.loads(line)
+        return response
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Relayer:
+    def __init__(self, chain: ChainVenue, tmp: Path) -> None:
+        self.tmp = tmp
+        self.manifest = tmp / "manifest.json"
+        chain.manifest.save(self.manifest)
+        self.db_url = sqlite_url(tmp / "relayer.sqlite")
+        self.sock = tmp / "control.sock"
+        self.log = tmp / "relayer.log"
+        self.rpc = chain.node.rpc_url
+        self.env = {**os.environ, "OPKEY": chain.node.keys[0]}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        cmd = [
+            str(REPO_ROOT / ".venv" / "bin" / "strikebook"),
+            "relayer",
+            "start",
+            "--manifest", str(self.manifest),
+            "--rpc", self.rpc,
+            "--db", self.db_url,
+            "--data-dir", str(self.tmp / "data"),
+            "--operator", "env:OPKEY",
+            "--batch-size", "8",
+            "--batch-ms", "30",
+            "--workers", "0",
+            "--control", str(self.sock),
+        ]  # fmt: skip
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        wait_until(self._ready, timeout=60, proc=self.proc, what="relayer", log=self.log)
+
+    def _ready(self) -> bool:
+        try:
+            c = Control(self.sock)
+        except OSError:
+            return False
+        try:
+            return "journal_seq" in c.call({"op": "health"})
+        finally:
+            c.close()
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def terminate(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+
+class Load(threading.Thread):
+    """Submits crossing pairs from distinct makers until stopped; records acknowledged order ids."""
+
+    def __init__(self, relayer: Relayer, makers: list[Maker], seed: int) -> None:
+        super().__init__(daemon=True)
+        self.relayer, self.makers, self.rng = relayer, makers, random.Random(seed)
+        self.acked: set[bytes] = set()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            c = Control(self.relayer.sock)
+        except OSError:
+            return
+        try:
+            while not self.stop.is_set():
+                orders = []
+                for _ in range(4):
+                    seller, buyer = self.rng.sample(self.makers, 2)
+                    amount = OPTION // 100 * self.rng.randint(1, 3)
+                    price = PRICE + self.rng.randint(-2, 2) * 10**4
+                    orders.append(seller.order(is_buy=False, price=price, amount=amount).to_json_dict())
+                    orders.append(buyer.order(is_buy=True, price=price, amount=amount).to_json_dict())
+                response = c.call({"op": "submit", "orders": orders})
+                for r in response["results"]:
+                    if r["status"] != "rejected":
+                        self.acked.add(bytes.fromhex(r["order_id"][2:]))
+                    else:
+                        assert r["error_code"] in ("store_unavailable", "intake_paused"), r
+        except (OSError, ConnectionError, ValueError):
+            return  # the relayer died under us: whatever was acknowledged is recorded
+        finally:
+            c.close()
+
+
+def _settled_everything(db: Engine) -> bool:
+    with Session(db) as session:
+        open_fills = session.scalars(
+            select(FillRow.id).where(FillRow.status.in_((FillStatus.PENDING.value, FillStatus.BATCHED.value)))
+        ).first()
+    return open_fills is None
+
+
+def _replay_hash(db: Engine, upto: int) -> bytes:
+    with Session(db) as session:
+        engine = MatchingEngine(lambda: 0)
+        for seq, command in journal.entries(session):
+            if seq > upto:
+                break
+            engine.apply(command)
+    return engine.state_hash()
+
+
+def _check_chain_matches_store(chain: ChainVenue, db: Engine) -> int:
+    with Session(db) as session:
+        settled = session.execute(
+            select(FillRow.maker_order_id, FillRow.taker_order_id, FillRow.amount).where(
+                FillRow.status == FillStatus.SETTLED.value
+            )
+        ).all()
+        makers = dict(session.execute(select(OrderRow.order_id, OrderRow.maker)).tuples().all())
+    per_order: dict[bytes, int] = defaultdict(int)
+    for m, t, amount in settled:
+        per_order[m] += amount
+        per_order[t] += amount
+    trades = chain.chain.logs(
+        chain.manifest.deployment_block,
+        chain.chain.block_number(),
+        [chain.manifest.exchange],
+        [["0x" + EXCHANGE.event_topic("Trade").hex()]],
+    )
+    assert len(trades) == len(settled), "a fill settled twice, or a settled fill is missing on-chain"
+    for order_id, amount in per_order.items():
+        maker = "0x" + makers[order_id].hex()
+        (filled, _cancelled) = chain.call("Exchange", chain.manifest.exchange, "orderState", maker, order_id)
+        assert filled == amount
+    return len(settled)
+
+
+@pytest.mark.slow
+def test_sigkilled_relayer_loses_no_ack_settles_nothing_twice_and_replays_to_its_book(
+    deployed: ChainVenue, makers: list[Maker], tmp_path: Path
+) -> None:
+    relayer = Relayer(deployed, tmp_path)
+    rng = random.Random(5)
+    acked: set[bytes] = set()
+    relayer.start()
+    db = connect(relayer.db_url)
+    try:
+        for round_ in range(KILLS):
+            load = Load(relayer, makers, seed=round_)
+            load.start()
+            time.sleep(rng.uniform(0.2, 1.2))
+            relayer.kill()
+            load.stop.set()
+            load.join(timeout=30)
+            acked |= load.acked
+            relayer.start()
+            wait_until(lambda: _settled_everything(db), timeout=60, what="batches to settle", log=relayer.log)
+
+            c = Control(relayer.sock)
+            try:
+                state = c.call({"op": "state"})
+            finally:
+                c.close()
+            with Session(db) as session:
+                stored = set(session.scalars(select(OrderRow.order_id)).all())
+            assert acked <= stored, f"round {round_}: {len(acked - stored)} acknowledged orders lost"
+            assert _replay_hash(db, state["journal_seq"]).hex() == state["state_hash"][2:]
+            _check_chain_matches_store(deployed, db)
+        assert len(acked) > 100
+    except BaseException:
+        print(tail(relayer.log, 80))
+        raise
+    finally:
+        relayer.terminate()
+        db.dispose()
