@@ -99,16 +99,13 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         if (seq != expected) revert BadSequence(expected, seq);
         lastSeq = seq;
 
-        Ctx memory ctx;
-        ctx.seq = seq;
-        ctx.domainSep = _domainSeparatorV4();
-        ctx.verified = new bytes32[](_cacheSize(fills.length));
-        uint256 skipped;
+        Ctx memory ctx = _newContext(seq, fills.length);
+        uint256 skipped = 0;
         for (uint256 i; i < fills.length; ++i) {
             Fill calldata f = fills[i];
             uint8 reason = _validate(ctx, f);
             if (reason == 0) {
-                _apply(ctx, f);
+                _apply(ctx);
                 _emitTrade(ctx, i, f);
             } else {
                 unchecked {
@@ -118,6 +115,13 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
             }
         }
         emit BatchSettled(seq, fills.length - skipped, skipped);
+    }
+
+    /// @dev A fresh per-batch context: domain separator, empty signature set, no cached series.
+    function _newContext(uint64 seq, uint256 fillCount) internal view returns (Ctx memory ctx) {
+        ctx.seq = seq;
+        ctx.domainSep = _domainSeparatorV4();
+        ctx.verified = new bytes32[](_cacheSize(fillCount));
     }
 
     /// @dev Checks a fill and computes its effects into `ctx.e`; returns 0 or a {SkipReason}. No writes.
@@ -286,7 +290,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     }
 
     /// @dev Writes the effects `_validate` computed: order states, positions, balances, fees.
-    function _apply(Ctx memory ctx, Fill calldata f) internal {
+    function _apply(Ctx memory ctx) internal {
         Exec memory e = ctx.e;
         ISeriesRegistry.Series memory s = ctx.series;
         bytes32 sid = ctx.seriesId;
@@ -296,7 +300,6 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         _writeParty(e.taker, s, sid);
         uint256 fees = e.makerFeeAmount + e.takerFeeAmount;
         if (fees != 0) accruedFees[s.quote] += fees;
-        f; // effects are fully described by ctx.e
     }
 
     function _writeParty(Party memory p, ISeriesRegistry.Series memory s, bytes32 sid) internal {
@@ -358,8 +361,8 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 s := calldataload(add(sig.offset, 0x20))
                 v := byte(0, calldataload(add(sig.offset, 0x40)))
             }
-            (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, v, r, s);
-            if (err == ECDSA.RecoverError.NoError) {
+            (address recovered, ECDSA.RecoverError err, bytes32 errArg) = ECDSA.tryRecover(digest, v, r, s);
+            if (err == ECDSA.RecoverError.NoError && errArg == bytes32(0)) {
                 if (recovered == maker) return true;
                 if (delegateExpiry[maker][recovered] > block.timestamp) return true;
             }

@@ -96,8 +96,8 @@ abstract contract MarginVault is IMarginVault, AccessControlDefaultAdminRules, R
         uint256 packed = _balances[account][asset];
         uint256 free = packed & MASK_128;
         uint256 locked = packed >> 128;
-        uint256 payout;
-        uint256 owed;
+        uint256 payout = 0;
+        uint256 owed = 0;
         if (position > 0) {
             payout = OptionMath.longPayoff(s.isCall, s.strike, s.underlyingUnit, spot, uint256(position));
             settlementBalance[asset] -= int256(payout);

@@ -43,15 +43,13 @@ contract SeriesRegistry is ISeriesRegistry, AccessControlDefaultAdminRules, Paus
     function addAsset(address asset) external onlyRole(LISTER_ROLE) {
         if (_decimalsPlusOne[asset] != 0) revert AssetAlreadyAdded(asset);
         if (asset == address(0) || asset.code.length == 0) revert InvalidAsset(asset);
-        uint8 decimals;
-        try IERC20Metadata(asset).decimals() returns (uint8 d) {
-            decimals = d;
+        try IERC20Metadata(asset).decimals() returns (uint8 decimals) {
+            if (decimals > MAX_DECIMALS) revert InvalidAsset(asset);
+            _decimalsPlusOne[asset] = decimals + 1;
+            emit AssetAdded(asset, decimals);
         } catch {
             revert InvalidAsset(asset);
         }
-        if (decimals > MAX_DECIMALS) revert InvalidAsset(asset);
-        _decimalsPlusOne[asset] = decimals + 1;
-        emit AssetAdded(asset, decimals);
     }
 
     /// @inheritdoc ISeriesRegistry

@@ -43,10 +43,10 @@ contract SettlementOracle is ISettlementOracle, AccessControlDefaultAdminRules, 
         uint256 m = threshold;
         if (m == 0 || signatures.length < m) revert InsufficientSignatures(signatures.length, m);
         bytes32 digest = reportDigest(underlying, expiry, price);
-        address previous;
+        address previous = address(0);
         for (uint256 i; i < signatures.length; ++i) {
-            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signatures[i]);
-            if (err != ECDSA.RecoverError.NoError) revert InvalidSignature(i);
+            (address signer, ECDSA.RecoverError err, bytes32 errArg) = ECDSA.tryRecover(digest, signatures[i]);
+            if (err != ECDSA.RecoverError.NoError || errArg != bytes32(0)) revert InvalidSignature(i);
             if (!isSigner[signer]) revert UnknownSigner(signer);
             if (signer <= previous) revert SignersNotSorted(i);
             previous = signer;

@@ -114,8 +114,8 @@ interface IExchange {
     /// @notice Cancels `maker`'s orders by digest; the caller must be a live delegate of `maker`.
     function cancelOrdersFor(address maker, bytes32[] calldata orderHashes) external;
 
-    /// @notice Cancels every caller order with nonce < `minNonce`; `minNonce` must grow.
-    function cancelAllBelow(uint256 minNonce) external;
+    /// @notice Cancels every caller order with nonce < `newMinNonce`; the floor must grow.
+    function cancelAllBelow(uint256 newMinNonce) external;
 
     /// @notice Authorizes `key` to sign orders (and cancel) for the caller while block.timestamp < expiry.
     function setDelegate(address key, uint256 expiry) external;

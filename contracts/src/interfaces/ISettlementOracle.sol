@@ -48,7 +48,7 @@ interface ISettlementOracle {
     /// @notice Unregisters `signer`; reverts if the threshold would exceed the remaining signers. Only ORACLE_ADMIN_ROLE.
     function removeSigner(address signer) external;
     /// @notice Sets the threshold M. Only ORACLE_ADMIN_ROLE.
-    function setThreshold(uint256 threshold) external;
+    function setThreshold(uint256 newThreshold) external;
 
     /// @notice The final price of (underlying, expiry), and whether it is final (price 0 if not).
     function finalPrice(address underlying, uint256 expiry) external view returns (uint256 price, bool isFinal);

@@ -15,6 +15,7 @@ contract GasPerFillTest is StrikebookTest {
     uint256 internal constant FILLS = 100;
 
     IExchange.Fill[] internal fills;
+    uint256[] internal takerKeys;
 
     function setUp() public override {
         super.setUp();
@@ -32,6 +33,7 @@ contract GasPerFillTest is StrikebookTest {
         for (uint256 t; t < FILLS; ++t) {
             (address taker, uint256 key) = makeAddrAndKey(string.concat("taker", vm.toString(t)));
             _fund(taker, usdc, 10_000e6);
+            takerKeys.push(key);
             OrderLib.Order memory tk = _order(taker, callId, true, 105e6, ONE, 1);
             IExchange.Fill storage f = fills.push();
             f.maker = makerOrders[t % MAKERS];
@@ -42,6 +44,24 @@ contract GasPerFillTest is StrikebookTest {
             f.makerFee = 1e6;
             f.takerFee = 2e6;
         }
+    }
+
+    /// @dev The same batch when every fill fails its very last check (the taker's funds): all reads,
+    ///      hashing and signature checks, no writes and no Trade events. The difference to the
+    ///      executed batch is what writing state and emitting Trade cost.
+    function test_gas_validation_only_100_fills() public {
+        IExchange.Fill[] memory batch = fills;
+        for (uint256 i; i < FILLS; ++i) {
+            batch[i].amount = 200 * ONE; // 20,000 USDC of premium: more than any taker has
+            batch[i].taker.amount = 200 * ONE;
+            batch[i].takerSignature = _sign(takerKeys[i], batch[i].taker);
+        }
+        vm.prank(operator);
+        uint256 before = gasleft();
+        exchange.settleBatch(1, batch);
+        uint256 execution = before - gasleft();
+        console2.log("validation-only execution gas per fill", execution / FILLS);
+        vm.snapshotValue("settleBatch_100_fills_validation_only_execution_gas_per_fill", execution / FILLS);
     }
 
     function test_gas_per_fill_100_fills_5_makers_100_new_takers() public {
