@@ -64,19 +64,26 @@ def address(raw: bytes) -> str:
 # ---------------------------------------------------------------------------------- parsing
 
 
-def _depth_ok(value: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+
+
+def too_deep_json(body: bytes, limit: int) -> bool:
+    """True if `body` nests arrays/objects deeper than `limit` (strings skipped; linear time).
+
+    Checked before parsing: the C JSON decoder recurses per level and a deep enough document
+    overflows the C stack (a crash, not an exception).
+    """
+    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    depth = 0
+    for ch in brackets:
+        if ch == 91 or ch == 123:  # [ {
+            depth += 1
             if depth > limit:
-                return False
-            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
-        elif isinstance(item, list):
-            if depth > limit:
-                return False
-            stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
-    return True
+                return True
+        else:
+            depth -= 1
+    return False
 
 
 def _no_constants(name: str) -> Any:
@@ -85,15 +92,14 @@ def _no_constants(name: str) -> Any:
 
 def loads(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """Parse a request body; `invalid_json` for anything but strict JSON, `json_too_deep` past `max_depth`."""
+    if too_deep_json(body, max_depth):
+        raise _too_deep(max_depth)
     try:
-        value = json.loads(body, parse_constant=_no_constants)
+        return json.loads(body, parse_constant=_no_constants)
     except RecursionError:
         raise _too_deep(max_depth) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidJson(f"request body is not JSON: {exc}") from None
-    if not _depth_ok(value, max_depth):
-        raise _too_deep(max_depth)
-    return value
 
 
 def _too_deep(limit: int) -> BadRequest:

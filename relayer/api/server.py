@@ -222,7 +222,7 @@ class _Api:
         if "depth" in request.query:
             depth = codec.parse_uint(request.query["depth"], "depth", 1, self.config.max_depth)
         if await self.catalog.lookup(series) is None:
-            raise NotFound("series is not listed", details={"series": codec.hex0x(series)})
+            raise _not_found("unknown_series", "series is not listed", series=codec.hex0x(series))
         return _json(codec.book_view(self.venue.book(series, depth)))
 
     async def get_order(self, request: web.Request) -> web.Response:

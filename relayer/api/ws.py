@@ -306,6 +306,8 @@ class StreamHub:
 
     def _handle_text(self, client: _Client, text: str) -> None:
         try:
+            if codec.too_deep_json(text.encode(), codec.MAX_JSON_DEPTH):
+                raise ValueError("too deep")
             req = json.loads(text)
         except ValueError:
             self._error(client, None, "invalid_json", "messages must be JSON objects")
