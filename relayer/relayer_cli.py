@@ -108,3 +108,7 @@ async def _run(config: VenueConfig, control: Path | None) -> None:
         if server is not None:
             server.close()
         await venue.stop()
+
+
+if __name__ == "__main__":
+    relayer()

@@ -71,15 +71,15 @@ class Relayer:
 
     def start(self) -> None:
         cmd = [
-            str(REPO_ROOT / ".venv" / "bin" / "strikebook"),
-            "relayer",
+            str(REPO_ROOT / ".venv" / "bin" / "python"),
+            "-m", "relayer.relayer_cli",
             "start",
             "--manifest", str(self.manifest),
             "--rpc", self.rpc,
             "--db", self.db_url,
             "--data-dir", str(self.tmp / "data"),
             "--operator", "env:OPKEY",
-            "--batch-size", "8",
+            "--batch-size", "32",
             "--batch-ms", "30",
             "--workers", "0",
             "--control", str(self.sock),
@@ -169,7 +169,7 @@ def _check_chain_matches_store(chain: ChainVenue, db: Engine) -> int:
                 FillRow.status == FillStatus.SETTLED.value
             )
         ).all()
-        makers = dict(session.execute(select(OrderRow.order_id, OrderRow.maker)).tuples().all())
+        makers = {oid: maker for oid, maker in session.execute(select(OrderRow.order_id, OrderRow.maker)).all()}
     per_order: dict[bytes, int] = defaultdict(int)
     for m, t, amount in settled:
         per_order[m] += amount
@@ -201,13 +201,16 @@ def test_sigkilled_relayer_loses_no_ack_settles_nothing_twice_and_replays_to_its
         for round_ in range(KILLS):
             load = Load(relayer, makers, seed=round_)
             load.start()
-            time.sleep(rng.uniform(0.2, 1.2))
+            time.sleep(rng.uniform(0.15, 0.8))
             relayer.kill()
             load.stop.set()
             load.join(timeout=30)
             acked |= load.acked
+            t0 = time.monotonic()
             relayer.start()
+            t1 = time.monotonic()
             wait_until(lambda: _settled_everything(db), timeout=60, what="batches to settle", log=relayer.log)
+            print(f"round {round_}: restart {t1 - t0:.2f}s, settle {time.monotonic() - t1:.2f}s, acked {len(acked)}")
 
             c = Control(relayer.sock)
             try:
