@@ -249,6 +249,7 @@ class Venue:
         )
         self._batch_error: str | None = None
         self._stopping = False
+        self._call_caps = {bytes.fromhex(k[2:]): v for k, v in config.call_price_cap.items()}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -610,7 +611,7 @@ class Venue:
                 c.reject(RejectCode.NONCE_CANCELLED, "nonce is below the maker's on-chain minNonce")
                 continue
             # 7. price bounds
-            cap = self.config.call_price_cap.get(checksum_address(terms.underlying))
+            cap = self._call_caps.get(terms.underlying) if terms.is_call else None
             if not 0 < o.price <= max_price(terms, cap):
                 c.reject(RejectCode.PRICE_OUT_OF_BOUNDS, f"price must be in 1..{max_price(terms, cap)}")
                 continue
