@@ -56,8 +56,11 @@ def relayer() -> None:
 @click.option("--taker-fee", default=0, show_default=True, type=int, help="quote base units per option")
 @click.option("--workers", default=2, show_default=True, type=int, help="signature verification processes")
 @click.option("--control", type=click.Path(path_type=Path), default=None, help="JSON-lines control socket path")
-@click.option("--host", default="127.0.0.1", show_default=True, help="API host (issue 6)")
-@click.option("--port", default=8080, show_default=True, type=int, help="API port (issue 6)")
+@click.option("--host", default="127.0.0.1", show_default=True, help="HTTP API host")
+@click.option("--port", default=8080, show_default=True, type=int, help="HTTP API port")
+@click.option("--api/--no-api", default=True, show_default=True, help="serve the HTTP + WebSocket API")
+@click.option("--admin-keys", type=click.Path(path_type=Path), default=None, help="admin API key file (keys/)")
+@click.option("--audit-log", type=click.Path(path_type=Path), default=None, help="admin audit log (default: data dir)")
 def start(
     manifest_path: Path,
     rpc: str,
@@ -72,6 +75,9 @@ def start(
     control: Path | None,
     host: str,
     port: int,
+    api: bool,
+    admin_keys: Path | None,
+    audit_log: Path | None,
 ) -> None:
     """Run the venue until SIGINT/SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -87,16 +93,24 @@ def start(
         fees=FeeSchedule(maker_fee, taker_fee),
         verify_workers=workers,
     )
-    asyncio.run(_run(config, control))
+    http = (host, port, admin_keys, audit_log or data_dir / "admin-audit.log") if api else None
+    asyncio.run(_run(config, control, http))
 
 
-async def _run(config: VenueConfig, control: Path | None) -> None:
+async def _run(
+    config: VenueConfig, control: Path | None, http: tuple[str, int, Path | None, Path] | None = None
+) -> None:
     from relayer.control import serve
     from relayer.venue import Venue
 
     venue = await Venue.open(config)
     await venue.start()
     server = await serve(venue, control) if control is not None else None
+    runner = None
+    if http is not None:
+        from relayer.api.server import start_http
+
+        runner = await start_http(venue, *http)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -105,6 +119,8 @@ async def _run(config: VenueConfig, control: Path | None) -> None:
     try:
         await stop.wait()
     finally:
+        if runner is not None:
+            await runner.cleanup()
         if server is not None:
             server.close()
         await venue.stop()

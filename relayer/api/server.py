@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -40,6 +42,7 @@ from relayer.cancels import (
     SignedCancel,
 )
 from relayer.engine import TimeInForce
+from relayer.errors import RelayerError
 from relayer.intake.errors import CancelRejected, IntakeError
 from relayer.venue import OrderSubmission, Venue
 from relayer.views import BatchView, FillState, OrderResult, OrderState
@@ -597,6 +600,25 @@ async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
     return runner
 
 
+async def start_http(
+    venue: Venue, host: str, port: int, admin_keys: Path | None = None, audit_log: Path | None = None
+) -> web.AppRunner:
+    """`strikebook relayer start`: serve `venue` on host:port; admin routes when `admin_keys` is given."""
+    authenticator = None
+    if admin_keys is not None:
+        from keys.api_keys import ApiKeyFile
+        from keys.audit import AuditLog
+
+        authenticator = Authenticator(ApiKeyFile(admin_keys), AuditLog(audit_log or admin_keys.with_suffix(".audit")))
+    app = create_app(venue, ApiConfig(), authenticator=authenticator)
+    try:
+        runner = await serve(app, host, port)
+    except OSError as exc:
+        raise RelayerError(f"cannot serve the API on {host}:{port}: {exc.strerror or exc}") from exc
+    logging.getLogger(__name__).info("API listening on http://%s:%d (WebSocket /v1/ws)", host, bound_port(runner))
+    return runner
+
+
 def bound_port(runner: web.AppRunner) -> int:
     """The port a runner's first site listens on (for port 0)."""
     for site in runner.sites:
@@ -606,4 +628,4 @@ def bound_port(runner: web.AppRunner) -> int:
     raise RuntimeError("the runner has no listening site")
 
 
-__all__ = ["API_KEY", "ApiConfig", "bound_port", "create_app", "serve"]
+__all__ = ["API_KEY", "ApiConfig", "bound_port", "create_app", "serve", "start_http"]
