@@ -61,14 +61,14 @@ from relayer.intake.reservations import Reservations, holding
 from relayer.intake.verify import SignatureVerifier, struct_preimage
 from relayer.reconcile import skip_name, verdict
 from relayer.recovery import OrderInfo, Recovered
-from relayer.store import journal
+from relayer.store.bulk import GroupWrite
 from relayer.store.database import connect
 from relayer.store.errors import CommitFailed, StoreClosed
 from relayer.store.group_commit import GroupCommitter
 from relayer.store.migrate import upgrade
-from relayer.store.models import BatchRow, BatchStatus, FillRow, FillStatus, OrderRow, SnapshotRow
+from relayer.store.models import BatchRow, BatchStatus, FillRow, FillStatus, OrderRow
 from relayer.store.records import SignedOrder as StoreOrder
-from relayer.store.records import insert_cancel, insert_order, record_events
+from relayer.store.records import insert_cancel
 from relayer.stream import BatchUpdate, BookDelta, FillUpdate, OrderUpdate, StreamHub, Subscription, TradeUpdate, Update
 from relayer.views import (
     BatchState,
@@ -212,6 +212,7 @@ class Venue:
     def __init__(self, config: VenueConfig, db: Engine, chain: Chain, recovered: Recovered) -> None:
         self.config = config
         self._db = db
+        self._sqlite = db.dialect.name == "sqlite"
         self._chain = chain
         self._clock = config.clock_ms
         self._domain = config.manifest.domain
@@ -396,29 +397,26 @@ class Venue:
     def _delta(self, series: bytes, seq: int, is_bid: bool, price: int) -> BookDelta:
         return BookDelta(series, seq, is_bid, price, self._engine.level_total(series, is_bid, price))
 
-    def _write_for(self, inputs: list[_Input], now_ms: int) -> Callable[[Session], None]:
-        snapshot: tuple[int, bytes, bytes] | None = None
-        if inputs and self._seq - self._snapshot_seq >= self.config.snapshot_every:
-            snapshot = (self._seq, self._engine.state_hash(), encode_snapshot(self._engine.snapshot()))
-            self._snapshot_seq = self._seq
-
-        def write(session: Session) -> None:
-            for item in inputs:
-                if item.insert is not None:
-                    insert_order(session, item.insert, item.seq, item.client_id)
-                    if any(isinstance(e, Fill) for e in item.events):
-                        session.flush()  # the order row before the fill rows that reference it
-                journal.append(session, item.seq, item.command)
-                record_events(session, item.seq, item.events)
-                if item.cancel is not None:
-                    oid, kind, reason, sig = item.cancel
-                    insert_cancel(
-                        session, oid, kind=kind, reason=reason, journal_seq=item.seq, created_ms=now_ms, signature=sig
-                    )
-            if snapshot is not None:
-                session.add(SnapshotRow(journal_seq=snapshot[0], state_hash=snapshot[1], payload=snapshot[2]))
-
+    def _write_for(self, inputs: list[_Input], now_ms: int) -> GroupWrite:
+        """The store rows of `inputs` (already applied, in journal order), plus a snapshot when due."""
+        write = GroupWrite(sqlite=self._sqlite)
+        for item in inputs:
+            if item.insert is not None:
+                write.place(item.insert, item.seq, item.client_id, item.command)
+            else:
+                write.command(item.seq, item.command)
+            write.events(item.seq, item.events)
+            if item.cancel is not None:
+                oid, kind, reason, sig = item.cancel
+                write.cancel(oid, kind, reason, sig, item.seq, now_ms)
+        if inputs:
+            self._snapshot_if_due(write)
         return write
+
+    def _snapshot_if_due(self, write: GroupWrite) -> None:
+        if self._seq - self._snapshot_seq >= self.config.snapshot_every:
+            write.snapshot(self._seq, self._engine.state_hash(), encode_snapshot(self._engine.snapshot()))
+            self._snapshot_seq = self._seq
 
     async def _commit(self, write: Callable[[Session], Any], updates: list[Update]) -> bool:
         """Commit `write` (already submitted order: see `_apply`); publish `updates` once durable."""
@@ -1246,10 +1244,9 @@ class Venue:
         updates.append(
             BatchUpdate(seq, BatchState.SETTLED, result.tx_hash, len(result.filled), len(result.skipped), now_ms)
         )
-        engine_write = self._write_for(inputs, now_ms)
+        write = self._write_for(inputs, now_ms)
 
-        def write(session: Session) -> None:
-            engine_write(session)
+        def finish(session: Session) -> None:
             row = session.get(BatchRow, seq)
             assert row is not None
             row.status = BatchStatus.SETTLED.value
@@ -1258,6 +1255,7 @@ class Venue:
             for fill in session.scalars(select(FillRow).where(FillRow.batch_seq == seq)).all():
                 fill.status, fill.skip_reason = statuses[fill.id]
 
+        write.after.append(finish)
         await self._commit(write, updates)
 
 
