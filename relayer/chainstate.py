@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, select
@@ -53,11 +53,19 @@ class SeriesTerms:
 
 
 class StoreIndexerStore:
-    """`settlement.indexer.IndexerStore` on the relayer store: cursor row + `indexer_window` table."""
+    """`settlement.indexer.IndexerStore` on the relayer store: cursor row + `indexer_window` table.
 
-    def __init__(self, engine: Engine, name: str = "indexer") -> None:
+    With `deferred=True`, `apply` only stages the new cursor and window: the venue writes them
+    with `staged_write()` in the same transaction as the effects of the polled events (cancels of
+    resting orders, on-chain cancel rows), so a crash can never leave the cursor past events whose
+    effects were not stored; `discard()` drops what is staged (the next poll reads those blocks again).
+    """
+
+    def __init__(self, engine: Engine, name: str = "indexer", *, deferred: bool = False) -> None:
         self._engine = engine
         self._name = name
+        self._deferred = deferred
+        self._staged: tuple[list[Event], list[Event], int, int] | None = None
 
     def next_block(self) -> int | None:
         with Session(self._engine) as session:
@@ -74,22 +82,42 @@ class StoreIndexerStore:
             return [event_from_json(json.loads(r)) for r in rows]
 
     def apply(self, added: Iterable[Event], retracted: Iterable[Event], next_block: int, keep_from: int) -> None:
+        staged = (list(added), list(retracted), next_block, keep_from)
+        if self._deferred:
+            self._staged = staged
+            return
         with Session(self._engine) as session, session.begin():
-            for e in retracted:
-                row = session.get(IndexerWindowRow, (e.block_hash, e.log_index))
-                if row is not None:
-                    session.delete(row)
-            for e in added:
-                session.merge(
-                    IndexerWindowRow(
-                        block_hash=e.block_hash,
-                        log_index=e.log_index,
-                        block_number=e.block_number,
-                        event=json.dumps(e.to_json_dict()),
-                    )
+            self._write(session, *staged)
+
+    def staged_write(self) -> Callable[[Session], None] | None:
+        """A write that stores what the last `apply` staged (None if nothing is staged)."""
+        staged = self._staged
+        if staged is None:
+            return None
+        return lambda session: self._write(session, *staged)
+
+    def discard(self) -> None:
+        """Forget what is staged (written or not)."""
+        self._staged = None
+
+    def _write(
+        self, session: Session, added: list[Event], retracted: list[Event], next_block: int, keep_from: int
+    ) -> None:
+        for e in retracted:
+            row = session.get(IndexerWindowRow, (e.block_hash, e.log_index))
+            if row is not None:
+                session.delete(row)
+        for e in added:
+            session.merge(
+                IndexerWindowRow(
+                    block_hash=e.block_hash,
+                    log_index=e.log_index,
+                    block_number=e.block_number,
+                    event=json.dumps(e.to_json_dict()),
                 )
-            session.execute(delete(IndexerWindowRow).where(IndexerWindowRow.block_number < keep_from))
-            set_cursor(session, self._name, next_block, _ZERO_HASH, time.time_ns() // 1_000_000)
+            )
+        session.execute(delete(IndexerWindowRow).where(IndexerWindowRow.block_number < keep_from))
+        set_cursor(session, self._name, next_block, _ZERO_HASH, time.time_ns() // 1_000_000)
 
 
 def _raw(address: str) -> bytes:

@@ -3,8 +3,8 @@
 `load` runs on a worker thread before the venue accepts input. It returns the rebuilt engine
 (whose book hash equals a replay of the stored journal by construction), the orders the venue
 needs to know (open ones and those with unsettled fills), the unsettled fills (their
-reservations), known order ids (duplicates), cancels the store recorded (soft by (maker, hash),
-on-chain by hash), and the batches still in flight, which the batcher resubmits first: the
+reservations), cancels the store recorded (soft by (maker, hash), on-chain by hash), armed
+dead-man's switches, and the batches still in flight, which the batcher resubmits first: the
 submitter resumes a journaled transaction or sends the batch once, so each `seq` applies once.
 """
 
@@ -21,6 +21,7 @@ from relayer.store.models import (
     BatchRow,
     BatchStatus,
     CancelRow,
+    DeadManRow,
     FillRow,
     FillStatus,
     OrderRow,
@@ -64,7 +65,8 @@ class Recovered:
     snapshot_seq: int
     orders: dict[bytes, OrderInfo] = field(default_factory=dict)
     pending_fills: list[PendingFill] = field(default_factory=list)
-    known_ids: set[bytes] = field(default_factory=set)
+    #: armed dead-man's switches: maker -> deadline (unix ms).
+    dead_man: dict[bytes, int] = field(default_factory=dict)
     soft_cancelled: set[tuple[bytes, bytes]] = field(default_factory=set)
     onchain_cancelled: set[bytes] = field(default_factory=set)
     inflight_batches: list[int] = field(default_factory=list)
@@ -104,7 +106,7 @@ def load(db: Engine, clock: Clock, config: EngineConfig) -> Recovered:
             select(OrderRow).where(or_(OrderRow.status == OrderStatus.OPEN.value, OrderRow.order_id.in_(needed)))
         ).all()
         out.orders = {r.order_id: order_info(r) for r in rows}
-        out.known_ids = set(session.scalars(select(OrderRow.order_id)).all())
+        out.dead_man = {m: d for m, d in session.execute(select(DeadManRow.maker, DeadManRow.deadline_ms)).all()}
         for c in session.scalars(select(CancelRow)).all():
             if c.kind == "onchain":
                 out.onchain_cancelled.add(c.order_id)

@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, delete, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from relayer import recovery
@@ -66,7 +67,7 @@ from relayer.store.database import connect
 from relayer.store.errors import CommitFailed, StoreClosed
 from relayer.store.group_commit import GroupCommitter
 from relayer.store.migrate import upgrade
-from relayer.store.models import BatchRow, BatchStatus, FillRow, FillStatus, OrderRow
+from relayer.store.models import BatchRow, BatchStatus, DeadManRow, FillRow, FillStatus, OrderRow, OrderStatus
 from relayer.store.records import SignedOrder as StoreOrder
 from relayer.store.records import insert_cancel
 from relayer.stream import BatchUpdate, BookDelta, FillUpdate, OrderUpdate, StreamHub, Subscription, TradeUpdate, Update
@@ -95,6 +96,11 @@ from settlement.order import Order, SignedOrder
 from settlement.submitter import SubmitResult, Submitter
 
 log = logging.getLogger(__name__)
+
+#: order ids kept in memory for duplicate detection (older ones are checked in the store by key).
+_RECENT_IDS = 100_000
+#: ids per primary-key lookup statement.
+_LOOKUP_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +226,10 @@ class Venue:
         self._seq = recovered.journal_seq
         self._snapshot_seq = recovered.snapshot_seq
         self._orders: dict[bytes, OrderInfo] = dict(recovered.orders)
-        self._known: set[bytes] = set(recovered.known_ids)
+        #: ids of recently accepted orders, oldest first (bounded; older ones are looked up in the store).
+        self._recent: set[bytes] = set()
+        self._recent_order: deque[bytes] = deque()
+        self._accepted_total = 0
         self._soft_cancelled: set[tuple[bytes, bytes]] = set(recovered.soft_cancelled)
         self._inflight_batches = list(recovered.inflight_batches)
         self._last_batch_seq = recovered.last_batch_seq
@@ -238,15 +247,17 @@ class Venue:
         self._commits_in_flight = 0
         self._cancel_ts: dict[tuple[bytes, str], int] = {}
         self._started_ms = self._clock()
-        self._dead_man: dict[bytes, int] = {}
+        self._dead_man: dict[bytes, int] = dict(recovered.dead_man)
         self._fills_ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._submit_journal = SQLiteSubmitJournal(config.data_dir / "submit-journal.sqlite")
         self._submitter = Submitter(
             chain, config.operator, config.manifest.exchange, self._submit_journal, config.submitter
         )
+        #: the cursor advances in the commit that stores the polled events' effects (see `_chain_loop`)
+        self._indexer_store = StoreIndexerStore(db, deferred=True)
         self._indexer = Indexer.for_manifest(
-            chain, config.manifest, StoreIndexerStore(db), reorg_depth=config.reorg_depth
+            chain, config.manifest, self._indexer_store, reorg_depth=config.reorg_depth
         )
         self._batch_error: str | None = None
         self._stopping = False
@@ -453,7 +464,9 @@ class Venue:
             self._seq = recovered.journal_seq
             self._snapshot_seq = recovered.snapshot_seq
             self._orders = dict(recovered.orders)
-            self._known = set(recovered.known_ids)
+            self._dead_man = dict(recovered.dead_man)
+            self._recent.clear()  # ids of a failed commit are not orders; committed ones are in the store
+            self._recent_order.clear()
             self._soft_cancelled = set(recovered.soft_cancelled)
             self._pending_fills = list(recovered.pending_fills)
             await self._restore_reservations()
@@ -572,7 +585,46 @@ class Venue:
                 balances.add((c.maker, terms.underlying))
         await self.state.prefetch(balances=balances)
 
+    async def _stored_ids(self, ids: list[bytes]) -> set[bytes]:
+        """Which of `ids` the store holds as orders (primary-key lookups, a few round trips per request)."""
+        if not ids:
+            return set()
+
+        def read() -> set[bytes]:
+            found: set[bytes] = set()
+            with self._db.connect() as conn:
+                for i in range(0, len(ids), _LOOKUP_CHUNK):
+                    chunk = ids[i : i + _LOOKUP_CHUNK]
+                    found.update(conn.execute(select(OrderRow.order_id).where(OrderRow.order_id.in_(chunk))).scalars())
+            return found
+
+        return await asyncio.to_thread(read)
+
+    async def _known_ids(self, ids: list[bytes]) -> set[bytes]:
+        """Which of `ids` are orders already: recent ones from memory, older ones from the store.
+
+        Call it right before a synchronous section that uses the answer: memory only forgets an id
+        once its commit is durable and `_RECENT_IDS` newer orders were accepted, so an id accepted
+        while the store is read is still in memory afterwards (the read is retried otherwise).
+        """
+        while True:
+            mark = self._accepted_total
+            stored = await self._stored_ids([i for i in ids if i not in self._recent])
+            if self._accepted_total - mark < _RECENT_IDS // 2:
+                return stored | {i for i in ids if i in self._recent}
+
+    def _remember(self, ids: list[bytes]) -> None:
+        self._recent.update(ids)
+        self._recent_order.extend(ids)
+        self._accepted_total += len(ids)
+
+    def _forget_old_ids(self) -> None:
+        """After a durable commit: keep at most `_RECENT_IDS` ids in memory (the oldest are stored)."""
+        while len(self._recent_order) > _RECENT_IDS:
+            self._recent.discard(self._recent_order.popleft())
+
     async def _accept(self, cands: list[_Candidate]) -> list[OrderResult]:
+        known = await self._known_ids([c.order_id for c in cands if c.result is None and c.order_id is not None])
         now_ms = self._clock()
         now_s = now_ms // 1000
         inputs: list[_Input] = []
@@ -596,7 +648,7 @@ class Venue:
                 c.reject(RejectCode.SERIES_EXPIRED, "series has expired")
                 continue
             # 6. duplicates, expiry, cancels
-            if oid in self._known:
+            if oid in known or oid in self._recent:
                 duplicates.append(c)
                 continue
             if self.config.engine.expires_at_ms(o.expiry) <= now_ms:
@@ -634,7 +686,7 @@ class Venue:
                 oid, c.maker, o.series, o.is_buy, o.price, o.amount, o.max_fee, o.nonce, o.expiry, c.sub.tif, now_ms
             )
             self._orders[oid] = info
-            self._known.add(oid)
+            self._remember([oid])
             command = PlaceOrder(
                 OrderSpec(oid, c.maker, o.series, o.is_buy, o.price, o.amount, o.expiry), c.sub.tif, now_ms
             )
@@ -655,6 +707,7 @@ class Venue:
                 self._inflight.pop(oid, None)
             done.set_result(None)
             if ok:
+                self._forget_old_ids()
                 if any(isinstance(e, Fill) for i in inputs for e in i.events):
                     self._fills_ready.set()
             else:
@@ -734,7 +787,13 @@ class Venue:
         return msg.maker
 
     async def _cancel_ids(
-        self, maker: bytes, ids: Iterable[bytes], reason: CancelReason, kind: str, sig: bytes | None
+        self,
+        maker: bytes,
+        ids: Iterable[bytes],
+        reason: CancelReason,
+        kind: str,
+        sig: bytes | None,
+        also: Callable[[Session], None] | None = None,
     ) -> list[OrderResult]:
         now_ms = self._clock()
         inputs: list[_Input] = []
@@ -751,7 +810,10 @@ class Venue:
                 results.append(OrderResult(oid, OrderState.CANCELLED, resting.remaining, None, reason.value))
             else:
                 results.append(OrderResult(oid, OrderState.REJECTED, 0, "not_open", "no open order of this maker"))
-        if inputs and not await self._commit(self._write_for(inputs, now_ms), updates):
+        write = self._write_for(inputs, now_ms)
+        if also is not None:
+            write.after.append(also)
+        if write and not await self._commit(write, updates):
             return [
                 OrderResult(r.order_id, OrderState.REJECTED, 0, RejectCode.STORE_UNAVAILABLE.value, "retry")
                 for r in results
@@ -768,7 +830,8 @@ class Venue:
             raise CancelRejected("cancel_invalid", f"expected CancelOrders with 1..{MAX_CANCEL_HASHES} hashes")
         maker = await self._check_cancel(signed, "orders")
         tag = maker + signed.signature
-        unknown = [h for h in msg.order_hashes if h not in self._known]
+        known = await self._known_ids(list(msg.order_hashes))
+        unknown = [h for h in msg.order_hashes if h not in known]
         for h in msg.order_hashes:
             self._soft_cancelled.add((maker, h))
         results = await self._cancel_ids(maker, msg.order_hashes, CancelReason.REQUESTED, "signed", tag)
@@ -810,11 +873,22 @@ class Venue:
         if not isinstance(msg, CancelAfter):
             raise CancelRejected("cancel_invalid", "expected CancelAfter")
         maker = await self._check_cancel(signed, "after")
-        if msg.timeout_ms == 0:
+        now = self._clock()
+        deadline = now + msg.timeout_ms if msg.timeout_ms else None
+
+        def write(session: Session) -> None:
+            if deadline is None:
+                session.execute(delete(DeadManRow).where(DeadManRow.maker == maker))
+            else:
+                session.merge(DeadManRow(maker=maker, deadline_ms=deadline, armed_ms=now))
+
+        # persisted before the acknowledgement: an armed switch survives a crash
+        if not await self._commit(write, []):
+            raise CancelRejected(RejectCode.STORE_UNAVAILABLE.value, "the store did not commit; retry")
+        if deadline is None:
             self._dead_man.pop(maker, None)
-            return None
-        deadline = self._clock() + msg.timeout_ms
-        self._dead_man[maker] = deadline
+        else:
+            self._dead_man[maker] = deadline
         return deadline
 
     # ------------------------------------------------------------------ reads
@@ -1003,7 +1077,14 @@ class Venue:
                 if deadline <= now:
                     self._dead_man.pop(maker, None)
                     ids = [r.order_id for r in self._engine.open_orders() if r.maker == maker]
-                    await self._cancel_ids(maker, ids, CancelReason.DEAD_MAN_SWITCH, "dead_man", None)
+
+                    def disarm(session: Session, maker: bytes = maker, deadline: int = deadline) -> None:
+                        # only the switch that fired: a later re-arm committed before this stays
+                        session.execute(
+                            delete(DeadManRow).where(DeadManRow.maker == maker, DeadManRow.deadline_ms <= deadline)
+                        )
+
+                    await self._cancel_ids(maker, ids, CancelReason.DEAD_MAN_SWITCH, "dead_man", None, disarm)
             nxt = self._engine.next_expiry_ms()
             if nxt is not None and nxt <= now:
                 command = ExpireOrders(now)
@@ -1016,27 +1097,34 @@ class Venue:
         while True:
             try:
                 update = await asyncio.to_thread(self._indexer.poll)
-                self._indexed_block = update.next_block
                 self.state.retract(update.retracted)
                 cancels = self.state.apply_events(update.added)
                 await asyncio.to_thread(self.state.refresh_head)
-                if cancels and not self._rebuilding:
-                    await self._onchain_cancels(cancels)
+                # the cursor moves only together with the events' effects (a crash in between
+                # re-reads the blocks); while rebuilding, nothing is stored and the next poll re-reads
+                if not self._rebuilding and await self._chain_effects(cancels):
+                    self._indexed_block = update.next_block
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("chain poll failed: %s", exc)
+            finally:
+                self._indexer_store.discard()
             await asyncio.sleep(self.config.chain_poll_s)
 
-    async def _onchain_cancels(self, cancels: list[tuple[bytes, bytes | None, int | None]]) -> None:
+    async def _chain_effects(self, cancels: list[tuple[bytes, bytes | None, int | None]]) -> bool:
+        """Apply on-chain cancels and advance the indexer cursor, in one commit; True once durable."""
         now_ms = self._clock()
         inputs: list[_Input] = []
         updates: list[Update] = []
+        unknown: list[bytes] = []
         for maker, order_hash, min_nonce in cancels:
             if order_hash is not None:
                 ids = [order_hash]
+                kind = "onchain"
             else:
                 assert min_nonce is not None
+                kind = "onchain_nonce"
                 ids = [
                     r.order_id
                     for r in self._engine.open_orders()
@@ -1044,22 +1132,22 @@ class Venue:
                 ]
             for oid in ids:
                 if self._engine.order(oid) is None:
+                    if order_hash is not None:
+                        unknown.append(oid)  # remembered so the order is refused (and known after a restart)
                     continue
                 command = CancelOrder(oid, CancelReason.ONCHAIN_CANCEL, now_ms)
                 seq, events, ups = self._apply(command, now_ms)
-                kind = "onchain" if order_hash is not None else "onchain_nonce"
                 inputs.append(_Input(seq, command, events, cancel=(oid, kind, "onchain_cancel", None)))
                 updates.extend(ups)
-            if order_hash is not None and not inputs:
-
-                def write(session: Session, h: bytes = order_hash) -> None:
-                    insert_cancel(
-                        session, h, kind="onchain", reason="onchain_cancel", journal_seq=self._seq, created_ms=now_ms
-                    )
-
-                await self._commit(write, [])
-        if inputs:
-            await self._commit(self._write_for(inputs, now_ms), updates)
+        write = self._write_for(inputs, now_ms)
+        for oid in unknown:
+            write.cancel(oid, "onchain", "onchain_cancel", None, self._seq, now_ms)
+        cursor = self._indexer_store.staged_write()
+        if cursor is not None:
+            write.after.append(cursor)
+        if not write:
+            return True
+        return await self._commit(write, updates)
 
     # ------------------------------------------------------------------ background: batches
 
@@ -1193,6 +1281,8 @@ class Venue:
         inputs: list[_Input] = []
         updates: list[Update] = []
         statuses: dict[int, tuple[str, str | None]] = {}
+        #: orders whose skipped amount is not restored: (id, amount, reason if it had counted as filled)
+        unfilled: list[tuple[bytes, int, str]] = []
         for index, f in enumerate(fills):
             mk, tk = self._orders.get(f.maker_order_id), self._orders.get(f.taker_order_id)
             if index in result.skipped:
@@ -1220,6 +1310,11 @@ class Venue:
                         s, events, ups = self._apply(command, now_ms)
                         inputs.append(_Input(s, command, events))
                         updates.extend(ups)
+                    if not isinstance(command, RestoreOrder):
+                        # the amount never traded: the stored order says so (an innocent IOC/FOK
+                        # order, or one cancelled meanwhile, keeps it unfilled rather than "filled")
+                        why = v.reason if cancel else CancelReason.SETTLEMENT_FAILED
+                        unfilled.append((oid, f.amount, why.value))
             else:
                 statuses[f.id] = (FillStatus.SETTLED.value, None)
             self._release_fill(f.series, f.book_seq, f.maker_order_id, f.taker_order_id)
@@ -1241,6 +1336,7 @@ class Venue:
                             now_ms,
                         )
                     )
+        last_seq = self._seq
         updates.append(
             BatchUpdate(seq, BatchState.SETTLED, result.tx_hash, len(result.filled), len(result.skipped), now_ms)
         )
@@ -1254,6 +1350,14 @@ class Venue:
             row.settled_block = result.block_number
             for fill in session.scalars(select(FillRow).where(FillRow.batch_seq == seq)).all():
                 fill.status, fill.skip_reason = statuses[fill.id]
+            for oid, amount, why in unfilled:
+                order = session.get(OrderRow, oid)
+                if order is None:
+                    continue
+                order.remaining += amount
+                order.updated_seq = last_seq
+                if order.status == OrderStatus.FILLED.value:
+                    order.status, order.cancel_reason = OrderStatus.CANCELLED.value, why
 
         write.after.append(finish)
         await self._commit(write, updates)

@@ -8,12 +8,15 @@ in requests of `--request` orders, so every order runs the whole pipeline (schem
 signature in the process pool, signer, series, cancels/duplicates, price bounds, collateral
 with reservations) and the engine, and is acknowledged only after its group commit.
 
-Figures (all measured in this run, on this machine):
-1. orders/s through `Venue.submit_orders` with the process pool (`--workers`, default 2);
-2. the same without the pool (in-process recovery);
-3. the reference: single-process sequential `settlement.signing.verify_order` of the same
-   orders (the signature check alone, the cost the issue names);
-4. the signature stage alone through the pool (`SignatureVerifier.recover`).
+Figures (all measured in this run, on this machine), per verification pool size (`--pool-sizes`,
+default 2, 1 and 0 = in-process recovery):
+1. durable: orders/s through `Venue.submit_orders`, each acknowledged after its group commit
+   (SQLite WAL, synchronous=FULL) — the issue's figure, target 20,000/s;
+2. validation + engine, no store: the same pipeline with a committer that writes nothing (what
+   the store costs is the difference);
+3. the signature stage alone through the pool (`SignatureVerifier.recover`);
+4. the reference: single-process sequential `settlement.signing.verify_order` of the same
+   orders (the signature check alone, the cost the issue names).
 Ratios are against the reference. `--json PATH` writes `{"figures": [...]}`.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import sys
 import tempfile
@@ -32,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from relayer.config import VenueConfig
 from relayer.intake.verify import SignatureVerifier, struct_preimage
-from relayer.store import sqlite_url
+from relayer.store import GroupCommitter, sqlite_url
 from relayer.venue import OrderSubmission, Venue
 from settlement.order import Order, SignedOrder
 from settlement.signing import sign_order, verify_order
@@ -54,12 +58,27 @@ def _orders(chain: Any, n: int) -> list[SignedOrder]:
     return out
 
 
-async def _venue_rate(config: VenueConfig, orders: list[SignedOrder], request: int) -> float:
+class _NoStore(GroupCommitter):
+    """A committer that acknowledges every write without touching the database (the no-store figure)."""
+
+    def _commit(self, writes: list[Any]) -> list[Any]:
+        return [None] * len(writes)
+
+
+async def _venue_rate(
+    config: VenueConfig, orders: list[SignedOrder], request: int, *, store: bool = True, profile: Path | None = None
+) -> float:
     venue = await Venue.open(config)
+    if not store:
+        venue._committer = _NoStore(venue._db)  # benchmark knob: everything but the store
     await venue.start()
     try:
         await venue.submit_orders([OrderSubmission(orders[0])])  # warm caches: series, balances, nonces
         rest = orders[1:]
+        profiler: cProfile.Profile | None = None
+        if profile is not None:
+            profiler = cProfile.Profile()
+            profiler.enable()
         start = time.perf_counter()
         results = await asyncio.gather(
             *(
@@ -68,6 +87,9 @@ async def _venue_rate(config: VenueConfig, orders: list[SignedOrder], request: i
             )
         )
         elapsed = time.perf_counter() - start
+        if profiler is not None and profile is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
         bad = [r for batch in results for r in batch if r.error_code is not None]
         if bad:
             raise SystemExit(f"{len(bad)} orders were rejected, e.g. {bad[0]}")
@@ -76,8 +98,8 @@ async def _venue_rate(config: VenueConfig, orders: list[SignedOrder], request: i
         await venue.stop()
 
 
-async def _pool_rate(orders: list[SignedOrder], separator: bytes, workers: int) -> float:
-    verifier = SignatureVerifier(workers, chunk=512, inline_max=0)
+async def _pool_rate(orders: list[SignedOrder], separator: bytes, workers: int, chunk: int) -> float:
+    verifier = SignatureVerifier(workers, chunk=chunk, inline_max=0)
     verifier.start()
     try:
         items = [(struct_preimage(o.order), o.signature) for o in orders]
@@ -92,7 +114,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--request", type=int, default=1_000, help="orders per submit_orders call")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="the pool size profiled with --profile")
+    parser.add_argument(
+        "--pool-sizes",
+        type=int,
+        nargs="+",
+        default=[2, 1, 0],
+        help="pool sizes to measure (0: in-process)",
+    )
+    parser.add_argument("--chunk", type=int, default=2_048, help="orders per pool task")
+    parser.add_argument("--profile", type=Path, help="cProfile the event loop of the durable run with --workers")
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
     args = parser.parse_args()
 
@@ -116,29 +147,41 @@ def main() -> None:
                 operator=chain.operator,
                 data_dir=tmp / name,
                 verify_workers=workers,
-                verify_chunk=512,
+                verify_chunk=args.chunk,
                 max_orders_per_request=max(1_000, args.request),
             )
 
-        pooled = asyncio.run(_venue_rate(config("pool", args.workers), orders, args.request))
-        inline = asyncio.run(_venue_rate(config("inline", 0), orders, args.request))
-        stage = asyncio.run(_pool_rate(orders, domain.separator, args.workers))
+        def venue_rate(name: str, workers: int, store: bool, profile: Path | None = None) -> float:
+            return asyncio.run(_venue_rate(config(name, workers), orders, args.request, store=store, profile=profile))
+
+        measured: list[tuple[str, float, int | None]] = []
+        for workers in args.pool_sizes:
+            label = f"pool of {workers}" if workers else "in-process recovery"
+            profile = args.profile if workers == args.workers else None
+            rate = venue_rate(f"durable{workers}", workers, True, profile)
+            measured.append((f"intake accepted (durable), {label}", rate, TARGET))
+        for workers in args.pool_sizes:
+            label = f"pool of {workers}" if workers else "in-process recovery"
+            rate = venue_rate(f"nostore{workers}", workers, False)
+            measured.append((f"validation + engine, no store, {label}", rate, None))
+        for workers in [w for w in args.pool_sizes if w]:
+            rate = asyncio.run(_pool_rate(orders, domain.separator, workers, args.chunk))
+            measured.append((f"signature stage alone, pool of {workers}", rate, None))
 
     ref_name = "sequential verify_order, 1 process"
-    figures = [
-        {"name": f"intake accepted, pool of {args.workers}", "value": round(pooled), "unit": "orders/s"},
-        {"name": "intake accepted, in-process recovery", "value": round(inline), "unit": "orders/s"},
-        {"name": f"signature stage alone, pool of {args.workers}", "value": round(stage), "unit": "orders/s"},
-        {"name": ref_name, "value": round(reference), "unit": "orders/s"},
+    figures: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "value": round(value),
+            "unit": "orders/s",
+            "reference": ref_name,
+            "reference_value": round(reference),
+            "ratio": round(value / reference, 2),
+            "target": target,
+        }
+        for name, value, target in [*measured, (ref_name, reference, None)]
     ]
-    for f in figures:
-        f.update(
-            reference=ref_name,
-            reference_value=round(reference),
-            ratio=round(f["value"] / reference, 2),
-            target=TARGET if f["name"].startswith("intake accepted") else None,
-        )
-    width = max(len(f["name"]) for f in figures)
+    width = max(len(str(f["name"])) for f in figures)
     for f in figures:
         print(f"{f['name']:<{width}}  {f['value']:>9,} {f['unit']}  x{f['ratio']:.2f} vs reference")
     if args.json is not None:

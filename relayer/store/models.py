@@ -8,7 +8,8 @@ The relayer's database is the source of truth for open orders (the chain is for 
 - `fills`: each engine fill, its batch and its on-chain outcome;
 - `batches`: `settleBatch(seq, fills)` submissions and their transaction;
 - `cancels`: cancel requests (signed, cancel-all, dead-man's switch, on-chain);
-- `cursors`: how far the chain indexer has read, per name.
+- `cursors`: how far the chain indexer has read, per name;
+- `dead_man_switches`: each maker's armed cancel-after deadline.
 
 Money and order fields are `Uint256` (exact). Ids and addresses are raw bytes. Times are unix
 milliseconds unless the name says otherwise.
@@ -171,3 +172,13 @@ class CursorRow(Base):
     block_number: Mapped[int] = mapped_column(BigInteger)
     block_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class DeadManRow(Base):
+    """A maker's armed dead-man's switch: cancel all its open orders at `deadline_ms` (unix ms)."""
+
+    __tablename__ = "dead_man_switches"
+
+    maker: Mapped[bytes] = mapped_column(LargeBinary(20), primary_key=True)
+    deadline_ms: Mapped[int] = mapped_column(BigInteger)
+    armed_ms: Mapped[int] = mapped_column(BigInteger)
