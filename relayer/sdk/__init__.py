@@ -1,0 +1,57 @@
+"""The Strikebook maker SDK: `AsyncClient` (async) and `Client` (blocking), typed errors, on-chain helpers."""
+
+from relayer.sdk.client import AsyncClient, BookState, FillEvent, OrderAck, Page
+from relayer.sdk.errors import (
+    AmountError,
+    CancelRejected,
+    CancelReplayed,
+    ClientError,
+    Conflict,
+    InsufficientCollateral,
+    IntakePaused,
+    InvalidRequest,
+    InvalidSignature,
+    NotFound,
+    OrderExpired,
+    OrderRejected,
+    PayloadTooLarge,
+    RateLimited,
+    StreamError,
+    TransportError,
+    Unauthorized,
+    Unavailable,
+    UnknownSeries,
+    error_from_response,
+)
+from relayer.sdk.onchain import OnChain
+from relayer.sdk.sync import Client
+
+__all__ = [
+    "AmountError",
+    "AsyncClient",
+    "BookState",
+    "CancelRejected",
+    "CancelReplayed",
+    "Client",
+    "ClientError",
+    "Conflict",
+    "FillEvent",
+    "InsufficientCollateral",
+    "IntakePaused",
+    "InvalidRequest",
+    "InvalidSignature",
+    "NotFound",
+    "OnChain",
+    "OrderAck",
+    "OrderExpired",
+    "OrderRejected",
+    "Page",
+    "PayloadTooLarge",
+    "RateLimited",
+    "StreamError",
+    "TransportError",
+    "Unauthorized",
+    "Unavailable",
+    "UnknownSeries",
+    "error_from_response",
+]
