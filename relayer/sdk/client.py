@@ -16,7 +16,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -410,7 +410,7 @@ class AsyncClient:
         self.resyncs += 1
         await asyncio.sleep(min(self.max_reconnect_delay_s, self.reconnect_delay_s * 2 ** min(attempt, 6)))
 
-    async def stream_book(self, series: bytes | str, depth: int = 100) -> AsyncIterator[BookState]:
+    async def stream_book(self, series: bytes | str, depth: int = 100) -> AsyncGenerator[BookState, None]:
         """The book after its snapshot and after every delta, forever.
 
         On a gap (a delta whose prevSeq is past the last seq applied) it re-subscribes for a
@@ -454,7 +454,7 @@ class AsyncClient:
             await self._backoff(attempt)
             attempt += 1
 
-    async def stream_fills(self, address: str | None = None) -> AsyncIterator[FillEvent]:
+    async def stream_fills(self, address: str | None = None) -> AsyncGenerator[FillEvent, None]:
         """Fills of `address` (default: the signer's) and their status changes, forever.
 
         After every (re)connect it also reads the latest fills over REST, so a fill that changed
