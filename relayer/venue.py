@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -54,11 +55,10 @@ from relayer.engine import (
     Rested,
     RestoreOrder,
     TimeInForce,
-    encode_snapshot,
 )
 from relayer.intake.collateral import MAX_AMOUNT, max_price
 from relayer.intake.errors import CancelRejected, IntakeError, RejectCode
-from relayer.intake.reservations import Reservations, holding
+from relayer.intake.reservations import Holding, Reservations, holding
 from relayer.intake.verify import SignatureVerifier, struct_preimage
 from relayer.reconcile import skip_name, verdict
 from relayer.recovery import OrderInfo, Recovered
@@ -99,6 +99,8 @@ log = logging.getLogger(__name__)
 
 #: order ids kept in memory for duplicate detection (older ones are checked in the store by key).
 _RECENT_IDS = 100_000
+#: allocations between young-generation collections once the venue runs (CPython's default is 700).
+_GC_THRESHOLD0 = 50_000
 #: ids per primary-key lookup statement.
 _LOOKUP_CHUNK = 500
 
@@ -150,11 +152,11 @@ class _Input:
     cancel: tuple[bytes, str, str, bytes | None] | None = None
 
 
-def _store_order(signed: SignedOrder, order_id: bytes, tif: TimeInForce) -> StoreOrder:
+def _store_order(signed: SignedOrder, order_id: bytes, maker: bytes, tif: TimeInForce) -> StoreOrder:
     o = signed.order
     return StoreOrder(
         order_id,
-        bytes.fromhex(o.maker[2:]),
+        maker,
         o.series,
         o.is_buy,
         o.price,
@@ -201,6 +203,18 @@ def _signed_from_row(row: OrderRow) -> SignedOrder:
         expiry=row.expiry,
     )
     return SignedOrder(order, row.signature)
+
+
+def tune_gc() -> None:
+    """Freeze what start-up built (recovered books, caches, modules) out of the collector's reach,
+    and collect the young generation less often: intake allocates many short-lived objects per
+    order, and a full collection over a large book is a pause the engine's p99 cannot afford.
+    Objects still reachable are never freed by a collection anyway; cycles are rare here.
+    """
+    gc.collect()
+    gc.freeze()
+    threshold0, threshold1, threshold2 = gc.get_threshold()
+    gc.set_threshold(max(threshold0, _GC_THRESHOLD0), threshold1, max(threshold2, 100))
 
 
 def _cursor(value: str | None) -> int | None:
@@ -294,6 +308,7 @@ class Venue:
         """Start the background tasks: chain poller, batcher, expiry sweeps, dead-man's switches."""
         self._committer.start()
         await asyncio.to_thread(self._verifier.start)
+        tune_gc()
         loop = asyncio.get_running_loop()
         for name, coro in (
             ("chain", self._chain_loop()),
@@ -364,42 +379,62 @@ class Venue:
 
     # ------------------------------------------------------------------ applying inputs
 
-    def _apply(self, command: Command, now_ms: int) -> tuple[int, list[Event], list[Update]]:
-        """Apply one input to the engine (sync, single writer) and to the in-memory state."""
+    def _apply(
+        self, command: Command, now_ms: int, placed: tuple[OrderInfo, Holding] | None = None
+    ) -> tuple[int, list[Event], list[Update]]:
+        """Apply one input to the engine (sync, single writer) and to the in-memory state.
+
+        `placed`: the order a `PlaceOrder` places and its full-amount holding (already computed
+        by the collateral check). Stream updates are built only while someone is subscribed: a
+        subscriber sees every change applied after it subscribed (it reads the book after that).
+        """
         self._seq += 1
         events = self._engine.apply(command)
+        stream = self._hub.subscribers > 0
         updates: list[Update] = []
         for e in events:
-            if isinstance(e, Rested):
-                info = self._orders.get(e.order_id)
-                if info is not None:
-                    self._reserve_order(info, e.remaining)
-                    updates.append(
-                        OrderUpdate(info.maker, e.order_id, e.series, OrderState.OPEN, e.remaining, None, now_ms)
-                    )
-                updates.append(self._delta(e.series, e.seq, e.is_buy, e.price))
-            elif isinstance(e, Fill):
+            kind = type(e)
+            if kind is Rested:
+                assert isinstance(e, Rested)
+                if placed is not None and placed[0].order_id == e.order_id:
+                    info: OrderInfo | None = placed[0]
+                    if e.remaining == placed[0].amount:
+                        self._reservations.set_order(e.order_id, placed[1])
+                    else:
+                        self._reserve_order(placed[0], e.remaining)
+                else:
+                    info = self._orders.get(e.order_id)
+                    if info is not None:
+                        self._reserve_order(info, e.remaining)
+                if stream:
+                    if info is not None:
+                        updates.append(
+                            OrderUpdate(info.maker, e.order_id, e.series, OrderState.OPEN, e.remaining, None, now_ms)
+                        )
+                    updates.append(self._delta(e.series, e.seq, e.is_buy, e.price))
+            elif kind is Fill:
+                assert isinstance(e, Fill)
                 mk = self._orders.get(e.maker_id)
                 if mk is not None:
                     self._reserve_order(mk, e.maker_remaining)
                 self._hold_fill(e.series, e.seq, e.maker_id, e.taker_id, e.amount)
-                updates.append(self._delta(e.series, e.seq, not e.taker_is_buy, e.price))
-                updates.append(TradeUpdate(e.series, e.seq, e.price, e.amount, e.taker_is_buy, now_ms))
-                for oid, who, rem in (
-                    (e.maker_id, e.maker, e.maker_remaining),
-                    (e.taker_id, e.taker, e.taker_remaining),
-                ):
-                    status = OrderState.OPEN if rem else OrderState.FILLED
-                    updates.append(OrderUpdate(who, oid, e.series, status, rem, None, now_ms))
+                if stream:
+                    updates.append(self._delta(e.series, e.seq, not e.taker_is_buy, e.price))
+                    updates.append(TradeUpdate(e.series, e.seq, e.price, e.amount, e.taker_is_buy, now_ms))
+                    for oid, who, rem in (
+                        (e.maker_id, e.maker, e.maker_remaining),
+                        (e.taker_id, e.taker, e.taker_remaining),
+                    ):
+                        status = OrderState.OPEN if rem else OrderState.FILLED
+                        updates.append(OrderUpdate(who, oid, e.series, status, rem, None, now_ms))
             elif isinstance(e, Cancelled | Expired):
                 info = self._orders.get(e.order_id)
                 if isinstance(e, Expired) or e.resting:
                     self._reservations.release_order(e.order_id)
-                    info_price = info.price if info is not None else None
-                    if info is not None and info_price is not None:
-                        updates.append(self._delta(e.series, e.seq, info.is_buy, info_price))
+                    if stream and info is not None:
+                        updates.append(self._delta(e.series, e.seq, info.is_buy, info.price))
                     self._forget_if_done(e.order_id)
-                if info is not None:
+                if stream and info is not None:
                     state = OrderState.EXPIRED if isinstance(e, Expired) else OrderState.CANCELLED
                     reason = None if isinstance(e, Expired) else e.reason.value
                     updates.append(OrderUpdate(info.maker, e.order_id, e.series, state, e.remaining, reason, now_ms))
@@ -425,8 +460,9 @@ class Venue:
         return write
 
     def _snapshot_if_due(self, write: GroupWrite) -> None:
+        # the views are taken here (the state as of `_seq`); hashing and encoding run on the commit thread
         if self._seq - self._snapshot_seq >= self.config.snapshot_every:
-            write.snapshot(self._seq, self._engine.state_hash(), encode_snapshot(self._engine.snapshot()))
+            write.snapshot(self._seq, self._engine.snapshot())
             self._snapshot_seq = self._seq
 
     async def _commit(self, write: Callable[[Session], Any], updates: list[Update]) -> bool:
@@ -627,12 +663,16 @@ class Venue:
         known = await self._known_ids([c.order_id for c in cands if c.result is None and c.order_id is not None])
         now_ms = self._clock()
         now_s = now_ms // 1000
-        inputs: list[_Input] = []
+        write = GroupWrite(sqlite=self._sqlite)
         updates: list[Update] = []
         accepted: list[_Candidate] = []
         duplicates: list[_Candidate] = []
         mine: list[bytes] = []
+        any_fill = False
         state = self.state
+        reserved = self._reservations.reserved
+        balances = state.balances
+        expires_at_ms = self.config.engine.expires_at_ms
         # ---- synchronous section: checks against the latest memory, then the engine (no awaits)
         for c in cands:
             if c.result is not None or c.signed is None or c.order_id is None:
@@ -651,7 +691,7 @@ class Venue:
             if oid in known or oid in self._recent:
                 duplicates.append(c)
                 continue
-            if self.config.engine.expires_at_ms(o.expiry) <= now_ms:
+            if expires_at_ms(o.expiry) <= now_ms:
                 c.reject(RejectCode.ORDER_EXPIRED, "order has expired")
                 continue
             if oid in state.cancelled or (c.maker, oid) in self._soft_cancelled:
@@ -667,18 +707,15 @@ class Venue:
                 continue
             # 8. collateral
             need = holding(c.maker, terms, o.is_buy, o.price, o.amount, o.max_fee)
-            short = next(
-                (
-                    (asset, amount)
-                    for (maker, asset), amount in need
-                    if state.balances.get((maker, asset), 0) - self._reservations.reserved(maker, asset) < amount
-                ),
-                None,
-            )
+            short = None
+            for key, amount in need:
+                if balances.get(key, 0) - reserved(*key) < amount:
+                    short = key
+                    break
             if short is not None:
                 c.reject(
                     RejectCode.INSUFFICIENT_COLLATERAL,
-                    f"free {checksum_address(short[0])} minus reservations does not cover {short[1]}",
+                    f"free {checksum_address(short[1])} minus reservations does not cover {dict(need)[short]}",
                 )
                 continue
             # accepted: journal and match
@@ -686,29 +723,37 @@ class Venue:
                 oid, c.maker, o.series, o.is_buy, o.price, o.amount, o.max_fee, o.nonce, o.expiry, c.sub.tif, now_ms
             )
             self._orders[oid] = info
-            self._remember([oid])
             command = PlaceOrder(
                 OrderSpec(oid, c.maker, o.series, o.is_buy, o.price, o.amount, o.expiry), c.sub.tif, now_ms
             )
-            seq, events, ups = self._apply(command, now_ms)
-            inputs.append(_Input(seq, command, events, _store_order(c.signed, oid, c.sub.tif), c.sub.client_id))
-            updates.extend(ups)
-            c.result = self._outcome(c, events)
-            self._forget_if_done(oid)
+            seq, events, ups = self._apply(command, now_ms, (info, need))
+            write.place(_store_order(c.signed, oid, c.maker, c.sub.tif), seq, c.sub.client_id, command)
+            write.events(seq, events)
+            if ups:
+                updates.extend(ups)
+            if len(events) == 2 and type(events[1]) is Rested:  # the common case: accepted, rests whole
+                c.result = OrderResult(oid, OrderState.OPEN, o.amount, client_id=c.sub.client_id)
+            else:
+                c.result = self._outcome(c, events)
+                any_fill = any_fill or any(type(e) is Fill for e in events)
+                self._forget_if_done(oid)
             accepted.append(c)
             mine.append(oid)
+        self._remember(mine)
         done: asyncio.Future[None] | None = None
-        if inputs:
+        if mine:
+            self._snapshot_if_due(write)
             done = asyncio.get_running_loop().create_future()
+            inflight = self._inflight
             for oid in mine:
-                self._inflight[oid] = done
-            ok = await self._commit(self._write_for(inputs, now_ms), updates)
+                inflight[oid] = done
+            ok = await self._commit(write, updates)
             for oid in mine:
-                self._inflight.pop(oid, None)
+                inflight.pop(oid, None)
             done.set_result(None)
             if ok:
                 self._forget_old_ids()
-                if any(isinstance(e, Fill) for i in inputs for e in i.events):
+                if any_fill:
                     self._fills_ready.set()
             else:
                 for c in accepted:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from relayer.engine import (
     Cancelled,
     Command,
+    EngineSnapshot,
     Event,
     Expired,
     ExpireOrders,
@@ -30,6 +31,8 @@ from relayer.engine import (
     Rested,
     RestoreOrder,
     encode_command,
+    encode_snapshot,
+    hash_books,
 )
 from relayer.store.columns import UINT256_MAX
 from relayer.store.models import FillStatus, OrderStatus
@@ -117,7 +120,7 @@ class GroupWrite:
         self._changes: dict[bytes, list[Any]] = {}
         self._fills: list[tuple[Any, ...]] = []
         self._cancels: list[tuple[bytes, str, str, bytes | None, int, int]] = []
-        self._snapshot: tuple[int, bytes, bytes] | None = None
+        self._snapshot: tuple[int, EngineSnapshot] | None = None
         #: further ORM work to run after the bulk statements (rare paths: batch rows, skipped fills).
         self.after: list[Callable[[Session], None]] = []
 
@@ -177,8 +180,9 @@ class GroupWrite:
         """A cancel request row (as `records.insert_cancel`)."""
         self._cancels.append((order_id, kind, reason, signature, journal_seq, created_ms))
 
-    def snapshot(self, journal_seq: int, state_hash: bytes, payload: bytes) -> None:
-        self._snapshot = (journal_seq, state_hash, payload)
+    def snapshot(self, journal_seq: int, snapshot: EngineSnapshot) -> None:
+        """Store `snapshot` (the engine after entry `journal_seq`); hashed and encoded when written."""
+        self._snapshot = (journal_seq, snapshot)
 
     def __call__(self, session: Session) -> None:
         # earlier writers of the same transaction may have used the ORM: flush their rows first
@@ -224,7 +228,8 @@ class GroupWrite:
         run("journal", self._journal)
         run("cancel", self._cancels)
         if self._snapshot is not None:
-            run("snapshot", [self._snapshot])
+            seq, snapshot = self._snapshot
+            run("snapshot", [(seq, hash_books(snapshot.books), encode_snapshot(snapshot))])
         if session.identity_map:
             session.expire_all()  # ORM objects loaded earlier may predate the statements above
         for extra in self.after:

@@ -83,6 +83,7 @@ class Relayer:
             "--batch-ms", "30",
             "--workers", "0",
             "--control", str(self.sock),
+            "--no-api",  # the control socket drives it; no TCP port to collide with parallel runs
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env)
