@@ -27,7 +27,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _PUBLIC = (400, 429)
 _PAGE = [
-    query("cursor", {"type": "string", "pattern": "^[0-9]+$"}, "nextCursor of the previous page"),
+    query("cursor", {"type": "string", "pattern": "^[0-9]{1,18}$"}, "nextCursor of the previous page"),
     query("limit", {**DECIMAL, "pattern": "^[1-9][0-9]{0,3}$"}, "page size, 1..1000"),
 ]
 _ADMIN = {"security": [{"adminHmac": []}], "tags": ["admin"]}

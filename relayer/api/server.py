@@ -60,6 +60,8 @@ _CANCEL_STATUS = {
     "chain_unavailable": 503,
 }
 _TIFS = {t.value: t for t in TimeInForce}
+#: Largest integer a store column holds (SQLite and PostgreSQL BIGINT).
+MAX_SQL_INT = 2**63 - 1
 _ENTRY_KEYS = {"order", "timeInForce", "clientId", "chainId", "verifyingContract"}
 
 
@@ -238,7 +240,7 @@ class _Api:
 
     def _page(self, request: web.Request) -> tuple[str | None, int]:
         cursor = request.query.get("cursor")
-        if cursor is not None and not cursor.isdigit():
+        if cursor is not None and (not cursor.isdigit() or len(cursor) > 18):
             raise _bad("invalid_cursor", "cursor must be a value from nextCursor")
         limit = self.config.page_limit
         if "limit" in request.query:
@@ -265,7 +267,7 @@ class _Api:
         q = request.query
         maker = codec.parse_address(q["maker"], "maker") if "maker" in q else None
         series = codec.parse_bytes32(q["series"], "series") if "series" in q else None
-        batch = codec.parse_uint(q["batch"], "batch", 0, 2**64 - 1) if "batch" in q else None
+        batch = codec.parse_uint(q["batch"], "batch", 0, MAX_SQL_INT) if "batch" in q else None
         cursor, limit = self._page(request)
         page = await self.venue.list_fills(maker=maker, series=series, batch=batch, cursor=cursor, limit=limit)
         batches: dict[int, BatchView | None] = {}
@@ -282,7 +284,7 @@ class _Api:
 
     async def get_batch(self, request: web.Request) -> web.Response:
         self._limit_ip(request, RequestClass.GENERAL)
-        seq = codec.parse_uint(request.match_info["seq"], "seq", 0, 2**64 - 1)
+        seq = codec.parse_uint(request.match_info["seq"], "seq", 0, MAX_SQL_INT)
         view = await self.venue.get_batch(seq)
         if view is None:
             raise _not_found("batch_not_found", f"no batch {seq}", seq=str(seq))
