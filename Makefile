@@ -13,6 +13,7 @@ FORGE := $(CURDIR)/node_modules/.bin/forge
 FORGE_STAMP := contracts/out/.built
 SOL_SOURCES := $(shell find contracts/src contracts/test -name '*.sol' 2>/dev/null) contracts/foundry.toml
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: help install build lint test test-py test-contracts bench demo clean
 
@@ -60,6 +61,9 @@ test: lint test-contracts test-py ## everything CI runs: lint, forge test, pytes
 
 bench: build ## run every benchmark, print one table, write bench/results.json
 	$(BIN)/python scripts/bench.py
+
+demo: build ## the whole venue end to end in about a minute (options: make demo DEMO_ARGS=--help)
+	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
 
 clean: ## remove build outputs (keeps .venv and node_modules)
 	rm -rf contracts/out contracts/cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
