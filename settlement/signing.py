@@ -14,6 +14,7 @@ live delegate key of the maker (`Exchange.setDelegate`) and contract makers' ERC
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 import coincurve
 
@@ -49,17 +50,76 @@ def check_signature(signature: bytes) -> None:
         raise SignatureError("signature r or s is out of range")
 
 
+#: public key (64 bytes X || Y) -> address, for keys seen recently: makers sign many orders, and
+#: the address is a pure function of the key, so the cache saves a keccak per signature.
+_ADDRESS_OF: dict[bytes, bytes] = {}
+_ADDRESS_CACHE_MAX = 1 << 16
+_EC_UNCOMPRESSED = 2  # SECP256K1_EC_UNCOMPRESSED: the 0x04 || X || Y serialization
+
+
+def _public_reference(digest: bytes, compact: bytes) -> bytes:
+    """X || Y of the key that signed `digest` (64-byte r || s plus recovery id), through coincurve's API."""
+    try:
+        public = coincurve.PublicKey.from_signature_and_message(compact, digest, hasher=None)
+    except Exception as exc:  # libsecp256k1 refuses points not on the curve
+        raise SignatureError(f"signature does not recover to a public key: {exc}") from None
+    return public.format(compressed=False)[1:]
+
+
+def _load_direct() -> Callable[[bytes, bytes], bytes] | None:
+    """`_public_reference` without coincurve's per-call wrapper objects (libsecp256k1 called directly)."""
+    try:
+        from coincurve._libsecp256k1 import ffi, lib
+        from coincurve.context import GLOBAL_CONTEXT
+
+        ctx = GLOBAL_CONTEXT.ctx
+        parse = lib.secp256k1_ecdsa_recoverable_signature_parse_compact
+        recover_key = lib.secp256k1_ecdsa_recover
+        serialize = lib.secp256k1_ec_pubkey_serialize
+    except (ImportError, AttributeError):
+        return None
+    new, buffer = ffi.new, ffi.buffer
+
+    def direct(digest: bytes, compact: bytes) -> bytes:
+        sig = new("secp256k1_ecdsa_recoverable_signature *")
+        if not parse(ctx, sig, compact[:64], compact[64]):
+            raise SignatureError("signature does not recover to a public key: r or s out of range")
+        key = new("secp256k1_pubkey *")
+        if not recover_key(ctx, key, sig, digest):
+            raise SignatureError("signature does not recover to a public key: failed to recover ECDSA public key")
+        out = new("unsigned char[65]")
+        size = new("size_t *", 65)
+        serialize(ctx, out, size, key, _EC_UNCOMPRESSED)
+        public: bytes = buffer(out, 65)[1:]
+        return public
+
+    try:  # self-test against the public API
+        private = coincurve.PrivateKey(bytes(31) + b"\x07")
+        for digest in (bytes(32), b"\x5a" * 32):
+            compact = private.sign_recoverable(digest, hasher=None)
+            if direct(digest, compact) != _public_reference(digest, compact):
+                return None
+    except (SignatureError, TypeError, ValueError, AttributeError):
+        return None
+    return direct
+
+
+_recover_public: Callable[[bytes, bytes], bytes] = _load_direct() or _public_reference
+
+
 def recover_raw(digest: bytes, signature: bytes) -> bytes:
     """The 20-byte address whose key signed `digest`; raises `SignatureError` on a malformed signature."""
     if len(digest) != 32:
         raise SignatureError(f"digest must be 32 bytes, got {len(digest)}")
     check_signature(signature)
-    compact = signature[:64] + bytes((signature[64] - 27,))
-    try:
-        public = coincurve.PublicKey.from_signature_and_message(compact, digest, hasher=None)
-    except Exception as exc:  # libsecp256k1 refuses points not on the curve
-        raise SignatureError(f"signature does not recover to a public key: {exc}") from None
-    return keccak256(public.format(compressed=False)[1:])[12:]
+    public = _recover_public(digest, signature[:64] + bytes((signature[64] - 27,)))
+    address = _ADDRESS_OF.get(public)
+    if address is None:
+        address = keccak256(public)[12:]
+        if len(_ADDRESS_OF) >= _ADDRESS_CACHE_MAX:
+            _ADDRESS_OF.clear()
+        _ADDRESS_OF[public] = address
+    return address
 
 
 def recover(digest: bytes, signature: bytes) -> Address:
