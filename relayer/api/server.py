@@ -46,7 +46,7 @@ from relayer.errors import RelayerError
 from relayer.intake.errors import CancelRejected, IntakeError
 from relayer.venue import OrderSubmission, Venue
 from relayer.views import BatchView, FillState, OrderResult, OrderState
-from settlement.order import EIP712_DOMAIN_FIELDS, EIP712_ORDER_FIELDS, TYPE_STRING
+from settlement.order import EIP712_DOMAIN_FIELDS, EIP712_ORDER_FIELDS, TYPE_STRING, SignedOrder
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -321,7 +321,7 @@ class _Api:
             raise _bad("invalid_schema", 'each submission is an object with an "order"', index=index)
         if unknown := entry.keys() - _ENTRY_KEYS:
             raise _bad("invalid_schema", f"unknown keys {sorted(unknown)}", index=index)
-        codec.check_order_amounts(entry["order"], index)
+        signed = codec.parse_signed_order(entry["order"], index)
         tif_raw = entry.get("timeInForce", "gtc")
         tif = _TIFS.get(tif_raw) if isinstance(tif_raw, str) else None
         if tif is None:
@@ -335,7 +335,7 @@ class _Api:
         contract = None
         if "verifyingContract" in entry:
             contract = codec.address(codec.parse_address(entry["verifyingContract"], "verifyingContract"))
-        return OrderSubmission(entry["order"], tif, chain_id, contract, client_id)
+        return OrderSubmission(signed, tif, chain_id, contract, client_id)
 
     async def post_orders(self, request: web.Request) -> web.Response:
         self._limit_ip(request, RequestClass.GENERAL)
@@ -358,9 +358,8 @@ class _Api:
             subs = [self._parse_entry(e, i) for i, e in enumerate(entries)]
         per_maker: dict[str, int] = {}
         for sub in subs:
-            assert isinstance(sub.order, dict)
-            maker = sub.order.get("maker")
-            key = maker.lower() if isinstance(maker, str) else ""
+            assert isinstance(sub.order, SignedOrder)
+            key = sub.order.order.maker
             per_maker[key] = per_maker.get(key, 0) + 1
         for maker, count in per_maker.items():
             self._limit_maker(maker, RequestClass.GENERAL, count)

@@ -157,11 +157,13 @@ class StreamHub:
 
     # ------------------------------------------------------------------ fan-out (sync: never awaits a client)
 
-    def _publish(self, channel: str, message: dict[str, Any], series: bytes | None = None, seq: int = 0) -> None:
+    def _publish(
+        self, channel: str, render: Callable[[], dict[str, Any]], series: bytes | None = None, seq: int = 0
+    ) -> None:
         clients = self._channels.get(channel)
         if not clients:
-            return
-        text = json.dumps(message, separators=(",", ":"))
+            return  # nobody listens: do not even render the message
+        text = json.dumps(render(), separators=(",", ":"))
         for client in list(clients):
             if series is not None and client.book_floor.get(series, -1) >= seq:
                 continue
@@ -174,17 +176,16 @@ class StreamHub:
         if isinstance(update, BookDelta):
             prev = self._prev.get(update.series)
             self._prev[update.series] = update.seq
-            self._publish(
-                "book:" + codec.hex0x(update.series), codec.book_delta(update, prev), update.series, update.seq
-            )
+            channel = "book:0x" + update.series.hex()
+            self._publish(channel, lambda: codec.book_delta(update, prev), update.series, update.seq)
         elif isinstance(update, TradeUpdate):
-            self._publish("trades:" + codec.hex0x(update.series), codec.trade_update(update))
+            self._publish("trades:0x" + update.series.hex(), lambda: codec.trade_update(update))
         elif isinstance(update, OrderUpdate):
-            self._publish("orders:" + codec.hex0x(update.maker), codec.order_update(update))
+            self._publish("orders:0x" + update.maker.hex(), lambda: codec.order_update(update))
         elif isinstance(update, FillUpdate):
-            self._publish("fills:" + codec.hex0x(update.maker), codec.fill_update(update))
+            self._publish("fills:0x" + update.maker.hex(), lambda: codec.fill_update(update))
         elif isinstance(update, BatchUpdate):
-            self._publish("batches", codec.batch_update(update))
+            self._publish("batches", lambda: codec.batch_update(update))
 
     def _send_snapshot(self, client: _Client, series: bytes, depth: int) -> None:
         view = self._book(series, depth)
