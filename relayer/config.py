@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,17 @@ class FeeSchedule:
         return min(self.taker_fee, max_fee)
 
 
+def default_verify_workers() -> int:
+    """Signature processes for this machine: one core stays with the venue's own process.
+
+    The event loop and the commit thread need about one core between them; every other core
+    verifies. Measured on 2 cores (scripts/bench_intake.py): a pool of 1 beats a pool of 2,
+    whose second worker only competes with the main process. One core: verify in-process.
+    """
+    cores = os.cpu_count() or 1
+    return cores - 1 if cores > 1 else 0
+
+
 def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -44,12 +56,15 @@ class VenueConfig:
       submitter's write-ahead journal (`submit-journal.sqlite`).
     - `operator`: the key with OPERATOR_ROLE on the exchange (signs `settleBatch`).
     - `batch_size`/`batch_ms`: cut a batch at this many fills or this many ms after its first fill.
-    - `verify_workers`: processes verifying signatures (0: verify in-process only);
+    - `verify_workers`: processes verifying signatures (0: verify in-process only; default:
+      one per core but one, `default_verify_workers`);
       `verify_chunk`: orders per pool task; `inline_verify_max`: batches this small are
       verified in-process (a pool round trip costs more than a few recoveries).
     - `call_price_cap`: optional upper bound on call premiums per underlying (quote base units
       per option); without one, a call's price is bounded only by the contract's 2**128 - 1.
-    - `snapshot_every`: journal entries between engine snapshots (rebuild replays the tail).
+    - `snapshot_every`: journal entries between engine snapshots, at least (rebuild replays the
+      tail); the interval also grows to the previous snapshot's resting order count, so deep
+      books are not re-snapshotted every few thousand entries.
     - `cancel_window_ms`: how far a signed cancel's timestamp may be from the relayer's clock.
     """
 
@@ -63,7 +78,7 @@ class VenueConfig:
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     engine: EngineConfig = field(default_factory=EngineConfig)
     submitter: SubmitterConfig = field(default_factory=lambda: SubmitterConfig(poll_interval=0.05))
-    verify_workers: int = 2
+    verify_workers: int = field(default_factory=default_verify_workers)
     verify_chunk: int = 512
     inline_verify_max: int = 16
     call_price_cap: dict[str, int] = field(default_factory=dict)

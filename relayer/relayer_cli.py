@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from keys.signer import LocalSigner, Signer
-from relayer.config import FeeSchedule, VenueConfig
+from relayer.config import FeeSchedule, VenueConfig, default_verify_workers
 from relayer.store import sqlite_url
 from settlement.manifest import Manifest
 
@@ -54,7 +54,9 @@ def relayer() -> None:
 @click.option("--batch-ms", default=250, show_default=True, type=int)
 @click.option("--maker-fee", default=0, show_default=True, type=int, help="quote base units per option")
 @click.option("--taker-fee", default=0, show_default=True, type=int, help="quote base units per option")
-@click.option("--workers", default=2, show_default=True, type=int, help="signature verification processes")
+@click.option(
+    "--workers", default=None, type=int, help="signature verification processes [default: one per core but one]"
+)
 @click.option("--control", type=click.Path(path_type=Path), default=None, help="JSON-lines control socket path")
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP API host")
 @click.option("--port", default=8080, show_default=True, type=int, help="HTTP API port")
@@ -71,7 +73,7 @@ def start(
     batch_ms: int,
     maker_fee: int,
     taker_fee: int,
-    workers: int,
+    workers: int | None,
     control: Path | None,
     host: str,
     port: int,
@@ -91,7 +93,7 @@ def start(
         batch_size=batch_size,
         batch_ms=batch_ms,
         fees=FeeSchedule(maker_fee, taker_fee),
-        verify_workers=workers,
+        verify_workers=default_verify_workers() if workers is None else workers,
     )
     http = (host, port, admin_keys, audit_log or data_dir / "admin-audit.log") if api else None
     asyncio.run(_run(config, control, http))

@@ -152,23 +152,6 @@ class _Input:
     cancel: tuple[bytes, str, str, bytes | None] | None = None
 
 
-def _store_order(signed: SignedOrder, order_id: bytes, maker: bytes, tif: TimeInForce) -> StoreOrder:
-    o = signed.order
-    return StoreOrder(
-        order_id,
-        maker,
-        o.series,
-        o.is_buy,
-        o.price,
-        o.amount,
-        o.max_fee,
-        o.nonce,
-        o.expiry,
-        signed.signature,
-        tif,
-    )
-
-
 def _order_view(row: OrderRow) -> OrderView:
     return OrderView(
         row.order_id,
@@ -239,11 +222,16 @@ class Venue:
         self._engine = recovered.engine
         self._seq = recovered.journal_seq
         self._snapshot_seq = recovered.snapshot_seq
+        #: resting orders in the last snapshot taken (see `_snapshot_if_due`).
+        self._snapshot_size = recovered.engine.resting_count()
         self._orders: dict[bytes, OrderInfo] = dict(recovered.orders)
         #: ids of recently accepted orders, oldest first (bounded; older ones are looked up in the store).
         self._recent: set[bytes] = set()
         self._recent_order: deque[bytes] = deque()
         self._accepted_total = 0
+        #: True while `_recent` holds the id of every stored order (loaded at open, nothing evicted
+        #: since): duplicate detection then needs no store lookups (see `_load_recent_ids`).
+        self._recent_complete = False
         self._soft_cancelled: set[tuple[bytes, bytes]] = set(recovered.soft_cancelled)
         self._inflight_batches = list(recovered.inflight_batches)
         self._last_batch_seq = recovered.last_batch_seq
@@ -289,6 +277,7 @@ class Venue:
         await asyncio.to_thread(config.manifest.check_chain, chain)
         recovered = await asyncio.to_thread(recovery.load, db, config.clock_ms, config.engine)
         venue = cls(config, db, chain, recovered)
+        await venue._load_recent_ids()
         await venue._restore_reservations()
         await asyncio.to_thread(venue.state.refresh_head)
         return venue
@@ -460,10 +449,20 @@ class Venue:
         return write
 
     def _snapshot_if_due(self, write: GroupWrite) -> None:
+        """Add a snapshot to `write` once `config.snapshot_every` entries, and at least as many
+        entries as the previous snapshot held resting orders, were journaled since it.
+
+        A snapshot costs O(resting orders) (views here, hashing and encoding on the commit
+        thread), so with a fixed interval a deep book makes every order pay for re-snapshotting
+        the whole book; spacing them by the last snapshot's size bounds that to one resting
+        order's worth per entry, while a rebuild still replays at most max(snapshot_every,
+        book size) entries after restoring a snapshot of that size (the same order of work).
+        """
         # the views are taken here (the state as of `_seq`); hashing and encoding run on the commit thread
-        if self._seq - self._snapshot_seq >= self.config.snapshot_every:
+        if self._seq - self._snapshot_seq >= max(self.config.snapshot_every, self._snapshot_size):
             write.snapshot(self._seq, self._engine.snapshot())
             self._snapshot_seq = self._seq
+            self._snapshot_size = self._engine.resting_count()
 
     async def _commit(self, write: Callable[[Session], Any], updates: list[Update]) -> bool:
         """Commit `write` (already submitted order: see `_apply`); publish `updates` once durable."""
@@ -492,6 +491,8 @@ class Venue:
             while True:
                 try:
                     recovered = await asyncio.to_thread(recovery.load, self._db, self._clock, self.config.engine)
+                    # ids of a failed commit are not orders; committed ones are in the store
+                    await self._load_recent_ids()
                     break
                 except Exception as exc:
                     log.error("store unavailable during rebuild: %s", exc)
@@ -499,10 +500,9 @@ class Venue:
             self._engine = recovered.engine
             self._seq = recovered.journal_seq
             self._snapshot_seq = recovered.snapshot_seq
+            self._snapshot_size = recovered.engine.resting_count()
             self._orders = dict(recovered.orders)
             self._dead_man = dict(recovered.dead_man)
-            self._recent.clear()  # ids of a failed commit are not orders; committed ones are in the store
-            self._recent_order.clear()
             self._soft_cancelled = set(recovered.soft_cancelled)
             self._pending_fills = list(recovered.pending_fills)
             await self._restore_reservations()
@@ -636,6 +636,25 @@ class Venue:
 
         return await asyncio.to_thread(read)
 
+    async def _load_recent_ids(self) -> None:
+        """Fill `_recent` with the newest stored order ids, oldest first; if the store holds no
+        more than `_RECENT_IDS` orders, that is all of them and `_recent_complete` is set.
+        """
+
+        def read() -> list[bytes]:
+            with self._db.connect() as conn:
+                rows = conn.execute(
+                    select(OrderRow.order_id).order_by(OrderRow.created_seq.desc()).limit(_RECENT_IDS + 1)
+                ).scalars()
+                return list(rows)
+
+        newest = await asyncio.to_thread(read)
+        complete = len(newest) <= _RECENT_IDS
+        oldest_first = newest[:_RECENT_IDS][::-1]
+        self._recent = set(oldest_first)
+        self._recent_order = deque(oldest_first)
+        self._recent_complete = complete
+
     async def _known_ids(self, ids: list[bytes]) -> set[bytes]:
         """Which of `ids` are orders already: recent ones from memory, older ones from the store.
 
@@ -643,6 +662,9 @@ class Venue:
         once its commit is durable and `_RECENT_IDS` newer orders were accepted, so an id accepted
         while the store is read is still in memory afterwards (the read is retried otherwise).
         """
+        if self._recent_complete:
+            recent = self._recent
+            return {i for i in ids if i in recent}
         while True:
             mark = self._accepted_total
             stored = await self._stored_ids([i for i in ids if i not in self._recent])
@@ -657,6 +679,7 @@ class Venue:
     def _forget_old_ids(self) -> None:
         """After a durable commit: keep at most `_RECENT_IDS` ids in memory (the oldest are stored)."""
         while len(self._recent_order) > _RECENT_IDS:
+            self._recent_complete = False
             self._recent.discard(self._recent_order.popleft())
 
     async def _accept(self, cands: list[_Candidate]) -> list[OrderResult]:
@@ -727,7 +750,7 @@ class Venue:
                 OrderSpec(oid, c.maker, o.series, o.is_buy, o.price, o.amount, o.expiry), c.sub.tif, now_ms
             )
             seq, events, ups = self._apply(command, now_ms, (info, need))
-            write.place(_store_order(c.signed, oid, c.maker, c.sub.tif), seq, c.sub.client_id, command)
+            write.place_signed(oid, c.maker, o, c.signed.signature, c.sub.tif.value, seq, c.sub.client_id, command)
             write.events(seq, events)
             if ups:
                 updates.extend(ups)

@@ -14,7 +14,7 @@ would (the store tests check both paths give the same rows), only faster.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,25 @@ _ORDER_COLUMNS = (
     "status, remaining, cancel_reason, client_id, created_seq, updated_seq"
 )
 _FILL_COLUMNS = "journal_seq, series, book_seq, maker_order_id, taker_order_id, taker_is_buy, price, amount, status"
+
+
+class OrderFields(Protocol):
+    """The signed fields of an order other than its maker (`records.SignedOrder`, `settlement.order.Order`)."""
+
+    @property
+    def series(self) -> bytes: ...
+    @property
+    def is_buy(self) -> bool: ...
+    @property
+    def price(self) -> int: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def max_fee(self) -> int: ...
+    @property
+    def nonce(self) -> int: ...
+    @property
+    def expiry(self) -> int: ...
 
 
 def _sql(paramstyle: str, template: str) -> str:
@@ -114,7 +133,7 @@ class GroupWrite:
     def __init__(self, *, sqlite: bool) -> None:
         self._uint: Callable[[int], Any] = _uint_sqlite if sqlite else _uint_native
         self._journal: list[tuple[int, str, int, bytes]] = []
-        #: new orders: id -> [record, client_id, created_seq, status, remaining, reason, updated_seq]
+        #: new orders: id -> [signed fields (`_Signed`), client_id, created_seq, status, remaining, reason, updated_seq]
         self._new: dict[bytes, list[Any]] = {}
         #: changes of orders stored before this group: id -> [remaining, status, reason or None, seq, reason set]
         self._changes: dict[bytes, list[Any]] = {}
@@ -129,8 +148,33 @@ class GroupWrite:
 
     def place(self, order: SignedOrder, seq: int, client_id: str | None, command: Command) -> None:
         """A new order, journaled at `seq` (its events follow through `events`)."""
+        self.place_signed(order.order_id, order.maker, order, order.signature, order.tif.value, seq, client_id, command)
+
+    def place_signed(
+        self,
+        order_id: bytes,
+        maker: bytes,
+        fields: OrderFields,
+        signature: bytes,
+        tif: str,
+        seq: int,
+        client_id: str | None,
+        command: Command,
+    ) -> None:
+        """`place` without building a `records.SignedOrder` first (the intake's hot path).
+
+        `fields`: any object with the order's signed fields (a `settlement.order.Order` does).
+        """
         self._journal.append((seq, "place", command.now_ms, encode_command(command)))
-        self._new[order.order_id] = [order, client_id, seq, _OPEN, order.amount, None, seq]
+        self._new[order_id] = [
+            (order_id, maker, fields, signature, tif),
+            client_id,
+            seq,
+            _OPEN,
+            fields.amount,
+            None,
+            seq,
+        ]
 
     def command(self, seq: int, command: Command) -> None:
         """Journal entry `seq` for a command that places no new order."""
@@ -199,8 +243,8 @@ class GroupWrite:
             "order",
             [
                 (
-                    o.order_id,
-                    o.maker,
+                    order_id,
+                    maker,
                     o.series,
                     o.is_buy,
                     u(o.price),
@@ -208,8 +252,8 @@ class GroupWrite:
                     u(o.max_fee),
                     u(o.nonce),
                     u(o.expiry),
-                    o.signature,
-                    o.tif.value,
+                    signature,
+                    tif,
                     status,
                     u(remaining),
                     reason,
@@ -217,7 +261,9 @@ class GroupWrite:
                     created,
                     updated,
                 )
-                for o, client_id, created, status, remaining, reason, updated in self._new.values()
+                for (order_id, maker, o, signature, tif), client_id, created, status, remaining, reason, updated in (
+                    self._new.values()
+                )
             ],
         )
         plain = [(u(c[0]), c[1], c[3], oid) for oid, c in self._changes.items() if not c[4]]

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 
 import relayer.venue
 from relayer.cancels import CancelAfter, CancelOrders, sign_cancel
 from relayer.engine import TimeInForce
+from relayer.store.models import SnapshotRow
 from relayer.views import FillState, OrderState
 from tests.settlement.venue import EXCHANGE, OPTION
 from tests.settlement.venue import Venue as ChainVenue
@@ -127,9 +128,47 @@ async def test_duplicates_are_found_in_the_store_once_memory_forgets_them(
     assert [r.order_id for r in again] == [r.order_id for r in first]
     assert again[0].status is OrderState.CANCELLED and again[-1].status is OrderState.OPEN
 
-    async with running(config) as venue:  # a restart loads no ids at all: the store answers
+    async with running(config) as venue:  # a restart loads the newest 4 ids only: the store answers
         (cancelled,) = await submit(venue, orders[0])
     assert cancelled.duplicate and cancelled.status is OrderState.CANCELLED
+
+
+async def test_duplicates_need_no_store_lookup_while_memory_holds_every_stored_id(
+    deployed: ChainVenue, makers: list[Maker], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = makers[0]
+    config = config_for(deployed, tmp_path)
+    orders = [alice.order(is_buy=True, price=10**6 + i) for i in range(3)]
+    async with running(config) as venue:
+        first = [r for o in orders for r in await submit(venue, o)]
+
+    async def no_store(self: relayer.venue.Venue, ids: list[bytes]) -> set[bytes]:
+        raise AssertionError("store lookup while every stored id is in memory")
+
+    monkeypatch.setattr(relayer.venue.Venue, "_stored_ids", no_store)
+    async with running(config) as venue:  # the restart loaded all 3 stored ids
+        again = await submit(venue, *orders)
+        (fresh,) = await submit(venue, alice.order(is_buy=True, price=10**6 + 3))
+    assert all(r.duplicate for r in again) and [r.order_id for r in again] == [r.order_id for r in first]
+    assert not fresh.duplicate and fresh.status is OrderState.OPEN
+
+
+async def test_snapshots_are_spaced_by_the_book_they_hold_and_replay_to_the_same_state(
+    deployed: ChainVenue, makers: list[Maker], tmp_path: Path
+) -> None:
+    alice = makers[0]
+    config = config_for(deployed, tmp_path, snapshot_every=2)
+    async with running(config) as venue:
+        for i in range(10):  # one resting order per journal entry
+            await submit(venue, alice.order(is_buy=True, price=10**6 + i))
+        before = venue.state_hash()
+        db = venue._db
+        with db.connect() as conn:
+            seqs = list(conn.execute(select(SnapshotRow.journal_seq).order_by(SnapshotRow.journal_seq)).scalars())
+    # every 2 entries at least, and at least as many entries as the previous snapshot's resting orders
+    assert seqs == [2, 4, 8]
+    async with running(config) as venue:
+        assert venue.state_hash() == before
 
 
 async def test_a_skipped_fill_leaves_an_innocent_ioc_order_cancelled_with_its_amount_unfilled(
