@@ -55,6 +55,10 @@ def _param_names(command: click.Command) -> dict[str, str]:
     return out
 
 
+def _is_flag(command: click.Command, name: str) -> bool:
+    return any(p.name == name and bool(getattr(p, "is_flag", False)) for p in command.params)
+
+
 def default_map(root: click.Group, config: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
     """click's `default_map` for the whole command tree from `config` and the shared env vars."""
     env = dict(os.environ) if env is None else env
@@ -67,7 +71,8 @@ def default_map(root: click.Group, config: dict[str, Any], env: dict[str, str] |
         names = _param_names(command)
         out: dict[str, Any] = {}
         for key, value in shared.items():
-            if key in names:
+            # a shared URL never sets a boolean flag of the same name (`relayer start --api/--no-api`)
+            if key in names and not _is_flag(command, names[key]):
                 out[names[key]] = value
         for key, value in section.items():
             if isinstance(value, dict):

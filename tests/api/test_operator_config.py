@@ -1,0 +1,32 @@
+"""`strikebook --config` / STRIKEBOOK_* defaults: shared settings only reach options of the same meaning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from relayer.cli import cli
+from relayer.operator_config import default_map
+
+
+def test_strikebook_api_sets_api_urls_but_not_the_relayer_start_api_flag() -> None:
+    # regression: STRIKEBOOK_API (a URL) became the default of `relayer start --api/--no-api`,
+    # and click refused it as "not a valid boolean", so the relayer could not start with it set
+    env = {"STRIKEBOOK_API": "http://127.0.0.1:18080", "STRIKEBOOK_RPC": "http://127.0.0.1:18545"}
+    defaults = default_map(cli, {"api": "http://127.0.0.1:18081"}, env)
+    assert "api" not in defaults["relayer"]["start"]
+    assert defaults["relayer"]["start"]["rpc"] == "http://127.0.0.1:18545"
+    assert defaults["relayer"]["status"]["api"] == "http://127.0.0.1:18080"
+    assert defaults["batches"]["list"]["api"] == "http://127.0.0.1:18080"
+
+
+def test_relayer_start_parses_its_options_with_strikebook_api_set(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["relayer", "start", "--manifest", str(tmp_path / "missing.json"), "--data-dir", str(tmp_path)],
+        env={"STRIKEBOOK_API": "http://127.0.0.1:18080"},
+    )
+    # options parse; the command then stops at the missing manifest, not at --api
+    assert "not a valid boolean" not in result.output
+    assert "missing.json" in str(result.exception) + result.output
