@@ -6,6 +6,9 @@ a `Deposited`/`Withdrawn`/`Trade`/`Settled` drops the cached balances of the acc
 `NoncesCancelled`/`DelegateSet`/`DelegateRevoked`/`SeriesListed` update their entries in place,
 and `OrderCancelled` adds to the set of hashes cancelled on-chain. A value read after the event
 that changed it is the new value, so a cache entry is never older than the last poll.
+Delegates are the exception: `prefetch(delegates=...)` always re-reads `delegateExpiry` at the
+latest block, so a revocation refuses the next delegate-signed order as soon as it is mined,
+without waiting for the poll.
 
 Lookups are synchronous and never do I/O (intake runs them on the event loop); `prefetch`
 reads the missing entries on a worker thread first. The indexer's cursor and reorg window live
@@ -242,7 +245,10 @@ class ChainState:
         need_series = {s for s in series if s not in self.series and s not in self._unlisted}
         need_balances = {k for k in balances if k not in self.balances or k in self._stale}
         need_makers = {m for m in makers if m not in self.min_nonce}
-        need_delegates = {d for d in delegates if d not in self.delegates}
+        # delegates are re-read every time: a revocation must refuse the very next order it signs,
+        # not the first one after the next poll (one eth_call per distinct (maker, key) in a request,
+        # paid only by orders and cancels signed by a key other than the maker's own)
+        need_delegates = set(delegates)
         need_codes = {c for c in codes if c not in self.has_code}
         if need_series or need_balances or need_makers or need_delegates or need_codes:
             await asyncio.to_thread(self._fetch, need_series, need_balances, need_makers, need_delegates, need_codes)
