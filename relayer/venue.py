@@ -60,6 +60,7 @@ from relayer.intake.collateral import MAX_AMOUNT, max_price
 from relayer.intake.errors import CancelRejected, IntakeError, RejectCode
 from relayer.intake.reservations import Holding, Reservations, holding
 from relayer.intake.verify import SignatureVerifier, struct_preimage
+from relayer.operator_key import RotatableSubmitter
 from relayer.reconcile import skip_name, verdict
 from relayer.recovery import OrderInfo, Recovered
 from relayer.store.bulk import GroupWrite
@@ -253,9 +254,11 @@ class Venue:
         self._fills_ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._submit_journal = SQLiteSubmitJournal(config.data_dir / "submit-journal.sqlite")
-        self._submitter = Submitter(
-            chain, config.operator, config.manifest.exchange, self._submit_journal, config.submitter
+        #: the batch submitter; `operator_key.replace(signer)` swaps its key between batches (admin rotation)
+        self.operator_key = RotatableSubmitter(
+            Submitter(chain, config.operator, config.manifest.exchange, self._submit_journal, config.submitter)
         )
+        self._submitter = self.operator_key
         #: the cursor advances in the commit that stores the polled events' effects (see `_chain_loop`)
         self._indexer_store = StoreIndexerStore(db, deferred=True)
         self._indexer = Indexer.for_manifest(
