@@ -83,6 +83,12 @@ def admin_auth_middleware(authenticator: Authenticator, *, prefix: str = "/v1/ad
         except web.HTTPException as exc:
             status = exc.status
             raise
+        except Exception as exc:
+            # application errors rendered by an outer middleware (e.g. the API's `{code, message}`
+            # errors) carry their HTTP status: audit that, not a 500 the client never saw
+            carried = getattr(exc, "status", None)
+            status = carried if isinstance(carried, int) and 400 <= carried <= 599 else 500
+            raise
         finally:
             authenticator.record_outcome(admin_request, principal, status)
 

@@ -264,3 +264,26 @@ def register(app: web.Application, api: _Api) -> None:
             **_ADMIN,  # type: ignore[arg-type]
         ),
     )
+    add(
+        "POST",
+        "/v1/admin/rotate_operator_key",
+        api.admin_rotate_operator_key,
+        Operation(
+            "Swap the batch submitter to another operator key of the relayer's keystore, between batches (TOTP); "
+            "the key must already hold OPERATOR_ROLE",
+            json_response("rotated", "AdminOk") | admin_errors | error_responses(404, 409, 422),
+            request_body={
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["key"],
+                            "properties": {"key": {"type": "string", "description": "keystore key name"}},
+                        }
+                    }
+                },
+            },
+            **_ADMIN,  # type: ignore[arg-type]
+        ),
+    )

@@ -26,6 +26,7 @@ from aiohttp import web
 from keys.admin_actions import AdminAction
 from keys.aiohttp_auth import admin_action, admin_auth_middleware
 from keys.auth import Authenticator
+from keys.errors import KeysError, UnknownKeyError
 from keys.signer import Signer
 from relayer.api import codec, openapi
 from relayer.api.catalog import SeriesCatalog
@@ -44,8 +45,10 @@ from relayer.cancels import (
 from relayer.engine import TimeInForce
 from relayer.errors import RelayerError
 from relayer.intake.errors import CancelRejected, IntakeError
+from relayer.operator_key import BatchInFlight, OperatorKeyLoader, WrongKeyRole, has_operator_role
 from relayer.venue import OrderSubmission, Venue
 from relayer.views import BatchView, FillState, OrderResult, OrderState
+from settlement.errors import ChainError
 from settlement.order import EIP712_DOMAIN_FIELDS, EIP712_ORDER_FIELDS, TYPE_STRING, SignedOrder
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -92,6 +95,8 @@ class ApiConfig:
     page_limit: int = 100
     ws: WsConfig = field(default_factory=WsConfig)
     clock: Callable[[], float] = time.monotonic
+    #: how long an operator key rotation waits for an in-flight batch before answering 409 batch_in_flight
+    rotate_timeout_s: float = 60.0
 
 
 def _bad(code: str, message: str, **details: Any) -> BadRequest:
@@ -111,9 +116,17 @@ def _dumps(obj: Any) -> str:
 class _Api:
     """Handlers bound to one venue; `routes` pairs each handler with its OpenAPI operation."""
 
-    def __init__(self, venue: Venue, config: ApiConfig, catalog: SeriesCatalog, lister: Signer | None) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        config: ApiConfig,
+        catalog: SeriesCatalog,
+        lister: Signer | None,
+        operator_keys: OperatorKeyLoader | None = None,
+    ) -> None:
         self.venue = venue
         self.lister = lister
+        self.operator_keys = operator_keys
         self.config = config
         self.catalog = catalog
         self.metrics = ApiMetrics(venue.health)
@@ -473,6 +486,46 @@ class _Api:
         listed = self.catalog.get(sid)
         return _json({"ok": True, "series": None if listed is None else codec.series_view(listed)})
 
+    @admin_action(AdminAction.ROTATE_OPERATOR_KEY)
+    async def admin_rotate_operator_key(self, request: web.Request) -> web.Response:
+        """Swap the batch submitter to keystore key `key` (which must hold OPERATOR_ROLE), between batches."""
+        payload = codec.loads(await request.read())
+        if not isinstance(payload, dict) or set(payload) != {"key"} or not isinstance(payload["key"], str):
+            raise _bad("invalid_schema", 'body must be {"key": "<keystore key name>"}')
+        name = payload["key"]
+        loader = self.operator_keys
+        if loader is None:
+            raise _conflict("no_operator_keystore", "this relayer was started without an operator keystore")
+        try:
+            signer = await asyncio.to_thread(loader.load, name)
+        except UnknownKeyError as exc:
+            raise _not_found("unknown_key", str(exc), key=name) from exc
+        except WrongKeyRole as exc:
+            raise Unprocessable("wrong_key_role", str(exc), details={"key": name}) from exc
+        except KeysError as exc:  # bad name, wrong password, corrupt file, insecure permissions
+            raise Unprocessable(exc.code, str(exc), details={"key": name}) from exc
+        manifest = self.venue.config.manifest
+        try:
+            allowed = await asyncio.to_thread(
+                has_operator_role, self.venue.state.chain, manifest.exchange, signer.address
+            )
+        except ChainError as exc:
+            raise _unavailable("chain_unavailable", f"cannot read the operator role: {exc}") from exc
+        if not allowed:
+            raise Unprocessable(
+                "operator_role_missing",
+                f"{signer.address} does not hold OPERATOR_ROLE on the exchange: grant it first",
+                details={"key": name, "address": signer.address},
+            )
+        try:
+            previous = await self.venue.operator_key.replace(signer, timeout_s=self.config.rotate_timeout_s)
+        except BatchInFlight as exc:
+            raise _conflict("batch_in_flight", str(exc)) from exc
+        logging.getLogger(__name__).warning(
+            "operator key rotated: %s -> %s (key %r)", previous.address, signer.address, name
+        )
+        return _json({"ok": True, "previous": previous.address, "operator": signer.address, "key": name})
+
 
 def _not_found(code: str, message: str, **details: Any) -> NotFound:
     err = NotFound(message, details=details)
@@ -561,15 +614,17 @@ def create_app(
     authenticator: Authenticator | None = None,
     catalog: SeriesCatalog | None = None,
     lister: Signer | None = None,
+    operator_keys: OperatorKeyLoader | None = None,
 ) -> web.Application:
     """The aiohttp application serving `venue` (which the caller opens, starts and stops).
 
     `authenticator`: admin routes under /v1/admin/ (None: they all answer 401 admin_disabled).
     `lister`: a key with LISTER_ROLE for `POST /v1/admin/series` (not the operator key).
+    `operator_keys`: where `POST /v1/admin/rotate_operator_key` loads the new operator key from.
     """
     config = config or ApiConfig()
     catalog = catalog or SeriesCatalog(venue.state.chain, venue.config.manifest)
-    api = _Api(venue, config, catalog, lister)
+    api = _Api(venue, config, catalog, lister, operator_keys)
     admin_mw = admin_auth_middleware(authenticator) if authenticator is not None else _disabled_admin_middleware()
     # order: errors outermost (everything leaves as JSON), then metrics, then admin auth
     app = web.Application(
@@ -606,12 +661,17 @@ async def start_http(
 ) -> web.AppRunner:
     """`strikebook relayer start`: serve `venue` on host:port; admin routes when `admin_keys` is given."""
     authenticator = None
+    operator_keys = None
     if admin_keys is not None:
         from keys.api_keys import ApiKeyFile
         from keys.audit import AuditLog
+        from keys.keystore import Keystore
+        from keys.passwords import EnvPassword
 
         authenticator = Authenticator(ApiKeyFile(admin_keys), AuditLog(audit_log or admin_keys.with_suffix(".audit")))
-    app = create_app(venue, ApiConfig(), authenticator=authenticator)
+        # rotation loads operator keys from the default keystore ($STRIKEBOOK_KEYSTORE_DIR), as --operator keystore:
+        operator_keys = OperatorKeyLoader(Keystore(), EnvPassword("STRIKEBOOK_KEY_PASSWORD"))
+    app = create_app(venue, ApiConfig(), authenticator=authenticator, operator_keys=operator_keys)
     try:
         runner = await serve(app, host, port)
     except OSError as exc:

@@ -22,6 +22,7 @@ from relayer.api.server import API_KEY, ApiConfig, create_app
 from relayer.api.ws import WsConfig
 from relayer.cancels import CancelMessage, SignedCancel, sign_cancel
 from relayer.config import VenueConfig
+from relayer.operator_key import OperatorKeyLoader
 from relayer.store.models import CancelRow, FillRow, JournalRow, OrderRow
 from relayer.venue import Venue
 from settlement.order import SignedOrder
@@ -135,11 +136,14 @@ async def api_rig(
     authenticator: Authenticator | None = None,
     lister: Signer | None = None,
     venue_config: VenueConfig | None = None,
+    operator_keys: OperatorKeyLoader | None = None,
 ) -> AsyncIterator[Rig]:
     venue_config = venue_config or config_for(chain, tmp)
     venue = await Venue.open(venue_config)
     await venue.start()
-    app = create_app(venue, config or api_config(), authenticator=authenticator, lister=lister)
+    app = create_app(
+        venue, config or api_config(), authenticator=authenticator, lister=lister, operator_keys=operator_keys
+    )
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     session = aiohttp.ClientSession()
