@@ -8,6 +8,15 @@
 
 Amounts are Python ints (base units, see docs/PROTOCOL.md); the wire carries decimal strings.
 Errors are `relayer.sdk.errors.ClientError` subclasses chosen by the API's error code.
+
+Delegate (hot) keys: the maker's cold key registers a hot key on-chain with an expiry, and a
+client holding only the hot key trades for the maker:
+
+    async with AsyncClient(url, cold_signer, rpc_url=rpc) as owner:
+        await owner.register_delegate(hot_signer.address, expiry=int(time.time()) + 3600)
+    async with AsyncClient(url, hot_signer, maker=cold_signer.address) as hot:
+        await hot.submit(hot.build_order(series, is_buy=False, price=p, amount=a))   # signed by hot
+    await owner.revoke_delegate(hot_signer.address)   # mined: the relayer refuses the hot key's next order
 """
 
 from __future__ import annotations
@@ -31,6 +40,8 @@ from settlement.order import Domain, Order, SignedOrder, make_domain
 
 #: Orders per POST (the API's batch limit).
 BATCH = 100
+#: The fields of an order as the API lists it that make up the signed order.
+_SIGNED_FIELDS = ("maker", "series", "isBuy", "price", "amount", "maxFee", "nonce", "expiry", "signature")
 
 
 def _hex(value: bytes | str) -> str:
@@ -135,13 +146,20 @@ class _LocalBook:
 
 
 class AsyncClient:
-    """Async client of one relayer. `signer` is needed to sign orders and cancels; `rpc_url` for deposits."""
+    """Async client of one relayer. `signer` is needed to sign orders and cancels; `rpc_url` for deposits.
+
+    `maker`: the account the orders and cancels are for, when `signer` is a delegate key of that
+    maker (registered on-chain with `register_delegate`); default: the signer's own address.
+    The on-chain helpers that move or authorize money (deposit, withdraw, register/revoke
+    delegates) need the maker's own key and refuse to run on a delegate client.
+    """
 
     def __init__(
         self,
         base_url: str,
         signer: Signer | None = None,
         *,
+        maker: str | None = None,
         rpc_url: str | None = None,
         session: aiohttp.ClientSession | None = None,
         timeout_s: float = 30.0,
@@ -150,6 +168,8 @@ class AsyncClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.signer = signer
+        #: the account orders are for; None: the signer's own. Set it to trade with a delegate key.
+        self.maker = maker
         self.rpc_url = rpc_url
         self._session = session
         self._own_session = session is None
@@ -299,6 +319,18 @@ class AsyncClient:
             raise ClientError("no_signer", "this client has no signer: pass one to sign orders and cancels")
         return self.signer
 
+    @property
+    def maker_address(self) -> str:
+        """The account this client's orders and cancels are for (the signer's, unless `maker` was given)."""
+        if self.maker is not None:
+            return self.maker
+        return self._need_signer().address
+
+    @property
+    def is_delegate(self) -> bool:
+        """True when the signer signs for another account (a delegate key)."""
+        return self.maker is not None and (self.signer is None or self.maker.lower() != self.signer.address.lower())
+
     def build_order(
         self,
         series: bytes | str,
@@ -310,9 +342,10 @@ class AsyncClient:
         expiry: int | None = None,
         nonce: int | None = None,
     ) -> Order:
-        """An order for this client's signer; `expiry` unix seconds (default one day), fresh `nonce` by default."""
+        """An order for this client's maker; `expiry` unix seconds (default one day), fresh `nonce` by default."""
+        self._need_signer()
         return Order(
-            maker=self._need_signer().address,
+            maker=self.maker_address,
             series=_raw(series),
             is_buy=is_buy,
             price=price,
@@ -362,13 +395,14 @@ class AsyncClient:
         return "0x" + signature.hex()
 
     def _maker_raw(self) -> bytes:
-        return _raw(self._need_signer().address)
+        self._need_signer()
+        return _raw(self.maker_address)
 
     async def cancel(self, order_hash: bytes | str) -> dict[str, Any]:
         """Cancel one of your orders (signed off-chain cancel; instant at the relayer)."""
         msg = CancelOrders(self._maker_raw(), (_raw(order_hash),), self._timestamp("orders"))
         body = {
-            "maker": self._need_signer().address,
+            "maker": self.maker_address,
             "timestamp": str(msg.timestamp),
             "signature": await self._sign_cancel(msg),
         }
@@ -379,7 +413,7 @@ class AsyncClient:
         """Cancel all your open orders (of one series, or all); returns the cancelled hashes."""
         msg = CancelAll(self._maker_raw(), ALL_SERIES if series is None else _raw(series), self._timestamp("all"))
         body: dict[str, Any] = {
-            "maker": self._need_signer().address,
+            "maker": self.maker_address,
             "timestamp": str(msg.timestamp),
             "signature": await self._sign_cancel(msg),
         }
@@ -392,7 +426,7 @@ class AsyncClient:
         """Arm (renew) the dead-man's switch: all your orders are cancelled unless renewed in time; 0 disarms."""
         msg = CancelAfter(self._maker_raw(), timeout_ms, self._timestamp("after"))
         body = {
-            "maker": self._need_signer().address,
+            "maker": self.maker_address,
             "timeoutMs": str(timeout_ms),
             "timestamp": str(msg.timestamp),
             "signature": await self._sign_cancel(msg),
@@ -460,7 +494,7 @@ class AsyncClient:
         After every (re)connect it also reads the latest fills over REST, so a fill that changed
         while the connection was down is not missed; an event is yielded once per (id, status).
         """
-        who = address or self._need_signer().address
+        who = address or self.maker_address
         channel = "fills:" + who.lower()
         seen: set[tuple[int, str]] = set()
         attempt = 0
@@ -504,9 +538,15 @@ class AsyncClient:
 
     # ------------------------------------------------------------------ on-chain
 
-    async def _onchain(self) -> Any:
+    async def _onchain(self, *, owner: bool = True) -> Any:
+        """The on-chain helpers; `owner`: the call moves or authorizes money, so it needs the maker's own key."""
         from relayer.sdk.onchain import OnChain
 
+        if owner and self.is_delegate:
+            raise ClientError(
+                "delegate_not_allowed",
+                "a delegate key cannot deposit, withdraw or manage delegates: use the maker's own key",
+            )
         if self.rpc_url is None:
             raise ClientError("no_rpc", "pass rpc_url= to use the on-chain helpers")
         exchange = (await self.info())["contracts"]["Exchange"]
@@ -525,10 +565,77 @@ class AsyncClient:
         return result
 
     async def balance(self, asset: str) -> tuple[int, int]:
-        """(free, locked) base units of `asset` in the vault for the signer."""
-        chain = await self._onchain()
-        result: tuple[int, int] = await asyncio.to_thread(chain.balance, asset)
+        """(free, locked) base units of `asset` in the vault for the maker."""
+        chain = await self._onchain(owner=False)
+        result: tuple[int, int] = await asyncio.to_thread(chain.balance, asset, self.maker_address)
         return result
+
+    # ------------------------------------------------------------------ delegates (on-chain)
+
+    async def register_delegate(self, key: str | Signer, expiry: int) -> bytes:
+        """Register `key` (an address or a signer) to sign orders and cancels for this maker until
+        `expiry` (unix seconds, must be in the future; registering again changes it). Signed by
+        the maker's own key; returns the tx hash once mined. Keep expiries short: a forgotten hot
+        key then dies on its own."""
+        address = key if isinstance(key, str) else key.address
+        chain = await self._onchain()
+        result: bytes = await asyncio.to_thread(chain.set_delegate, address, expiry)
+        return result
+
+    async def revoke_delegate(self, key: str | Signer, *, cancel_resting: bool = True) -> list[bytes]:
+        """Revoke `key` on-chain (mined before this returns: the relayer refuses its next order).
+
+        With `cancel_resting` (default) it then cancels, with signed cancels by the maker's own
+        key, every open order of this maker that `key` signed: those can no longer settle (the
+        exchange skips a fill whose signer is not a live delegate), so they should not rest.
+        Returns the hashes of the cancelled orders.
+        """
+        address = key if isinstance(key, str) else key.address
+        chain = await self._onchain()
+        await asyncio.to_thread(chain.revoke_delegate, address)
+        if not cancel_resting:
+            return []
+        return await self.cancel_signed_by(address)
+
+    async def delegate_expiry(self, key: str | Signer) -> int:
+        """Unix seconds until which `key` may sign for this maker; 0 if it never was or was revoked."""
+        address = key if isinstance(key, str) else key.address
+        chain = await self._onchain(owner=False)
+        result: int = await asyncio.to_thread(chain.delegate_expiry, address, self.maker_address)
+        return result
+
+    async def cancel_signed_by(self, key: str) -> list[bytes]:
+        """Cancel every open order of this maker whose signature recovers to `key`; returns their hashes."""
+        from settlement.errors import SignatureError
+        from settlement.signing import recover
+
+        domain = await self.domain()
+        wanted = key.lower()
+        doomed: list[bytes] = []
+        cursor: str | None = None
+        while True:
+            page = await self.orders(maker=self.maker_address, status="open", cursor=cursor, limit=500)
+            for item in page.items:
+                signed = SignedOrder.from_json_dict({k: item[k] for k in _SIGNED_FIELDS})
+                try:
+                    signer = recover(signed.digest(domain), signed.signature)
+                except SignatureError:
+                    continue
+                if signer.lower() == wanted:
+                    doomed.append(_raw(item["hash"]))
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        cancelled: list[bytes] = []
+        for order_hash in doomed:
+            try:
+                await self.cancel(order_hash)
+            except ClientError as exc:
+                if exc.code in ("not_open", "order_not_found"):
+                    continue  # filled, expired or cancelled meanwhile
+                raise
+            cancelled.append(order_hash)
+        return cancelled
 
 
 def _fill_from_rest(item: dict[str, Any], who: str) -> FillEvent:

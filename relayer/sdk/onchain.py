@@ -1,4 +1,5 @@
-"""On-chain helpers for makers: deposit and withdraw collateral, read vault balances (signed by a `Signer`)."""
+"""On-chain helpers for makers (signed by a `Signer`): deposit and withdraw collateral, read vault
+balances, and register or revoke delegate (hot) keys that may sign orders for the maker."""
 
 from __future__ import annotations
 
@@ -44,9 +45,27 @@ class OnChain:
         """Withdraw `amount` of free collateral; returns the tx hash."""
         return self._send(self.exchange, _EXCHANGE.encode_call("withdraw", asset, amount), "withdraw")
 
-    def balance(self, asset: str) -> tuple[int, int]:
-        """(free, locked) base units of `asset` held for the signer by the vault."""
+    def balance(self, asset: str, account: str | None = None) -> tuple[int, int]:
+        """(free, locked) base units of `asset` held by the vault for `account` (default: the signer)."""
+        who = account or self.signer.address
         free, locked = _EXCHANGE.decode_output(
-            "balanceOf", self.chain.call(self.exchange, _EXCHANGE.encode_call("balanceOf", self.signer.address, asset))
+            "balanceOf", self.chain.call(self.exchange, _EXCHANGE.encode_call("balanceOf", who, asset))
         )
         return int(free), int(locked)
+
+    def set_delegate(self, key: str, expiry: int) -> bytes:
+        """Let `key` sign orders and cancels for the signer (the maker) while block time < `expiry`
+        (unix seconds; re-registering changes the expiry). Returns the tx hash once mined."""
+        return self._send(self.exchange, _EXCHANGE.encode_call("setDelegate", key, expiry), "setDelegate")
+
+    def revoke_delegate(self, key: str) -> bytes:
+        """Revoke `key` at once; returns the tx hash once mined (the relayer refuses its next order)."""
+        return self._send(self.exchange, _EXCHANGE.encode_call("revokeDelegate", key), "revokeDelegate")
+
+    def delegate_expiry(self, key: str, maker: str | None = None) -> int:
+        """Unix seconds until which `key` may sign for `maker` (default: the signer); 0 if none or revoked."""
+        who = maker or self.signer.address
+        (expiry,) = _EXCHANGE.decode_output(
+            "delegateExpiry", self.chain.call(self.exchange, _EXCHANGE.encode_call("delegateExpiry", who, key))
+        )
+        return int(expiry)

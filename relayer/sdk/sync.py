@@ -96,6 +96,22 @@ class Client:
     def balance(self, asset: str) -> tuple[int, int]:
         return self._run(self.aio.balance(asset))
 
+    @property
+    def maker_address(self) -> str:
+        return self.aio.maker_address
+
+    def register_delegate(self, key: str | Signer, expiry: int) -> bytes:
+        return self._run(self.aio.register_delegate(key, expiry))
+
+    def revoke_delegate(self, key: str | Signer, *, cancel_resting: bool = True) -> list[bytes]:
+        return self._run(self.aio.revoke_delegate(key, cancel_resting=cancel_resting))
+
+    def delegate_expiry(self, key: str | Signer) -> int:
+        return self._run(self.aio.delegate_expiry(key))
+
+    def cancel_signed_by(self, key: str) -> list[bytes]:
+        return self._run(self.aio.cancel_signed_by(key))
+
     def _iterate(self, stream: AsyncIterator[T]) -> Iterator[T]:
         try:
             while True:
