@@ -33,14 +33,16 @@ class FeeSchedule:
 
 
 def default_verify_workers() -> int:
-    """Signature processes for this machine: one core stays with the venue's own process.
+    """Signature processes for this machine: one per core (0, in-process, on a single core).
 
-    The event loop and the commit thread need about one core between them; every other core
-    verifies. Measured on 2 cores (scripts/bench_intake.py): a pool of 1 beats a pool of 2,
-    whose second worker only competes with the main process. One core: verify in-process.
+    Measured on the 2-core machine with scripts/bench_intake.py while other work shared it
+    (load 3.5-5): a pool of 2 matched or beat a pool of 1 (durable 14.0k vs 9.3k/s and 14.7k
+    vs 11.0k/s in two runs, medians of 3 runs 12.4-13.1k vs 12.0-13.0k/s): the relayer process
+    needs ~33 µs CPU per order and leaves a core partly idle, which a second worker uses.
+    With one core, a worker only adds IPC to the same CPU.
     """
     cores = os.cpu_count() or 1
-    return cores - 1 if cores > 1 else 0
+    return cores if cores > 1 else 0
 
 
 def _wall_ms() -> int:
@@ -57,7 +59,7 @@ class VenueConfig:
     - `operator`: the key with OPERATOR_ROLE on the exchange (signs `settleBatch`).
     - `batch_size`/`batch_ms`: cut a batch at this many fills or this many ms after its first fill.
     - `verify_workers`: processes verifying signatures (0: verify in-process only; default:
-      one per core but one, `default_verify_workers`);
+      one per core, in-process on a single core: `default_verify_workers`);
       `verify_chunk`: orders per pool task; `inline_verify_max`: batches this small are
       verified in-process (a pool round trip costs more than a few recoveries).
     - `call_price_cap`: optional upper bound on call premiums per underlying (quote base units

@@ -54,9 +54,7 @@ def relayer() -> None:
 @click.option("--batch-ms", default=250, show_default=True, type=int)
 @click.option("--maker-fee", default=0, show_default=True, type=int, help="quote base units per option")
 @click.option("--taker-fee", default=0, show_default=True, type=int, help="quote base units per option")
-@click.option(
-    "--workers", default=None, type=int, help="signature verification processes [default: one per core but one]"
-)
+@click.option("--workers", default=None, type=int, help="signature verification processes [default: one per core]")
 @click.option("--control", type=click.Path(path_type=Path), default=None, help="JSON-lines control socket path")
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP API host")
 @click.option("--port", default=8080, show_default=True, type=int, help="HTTP API port")
