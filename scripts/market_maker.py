@@ -466,7 +466,11 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return asyncio.run(_main(_parse_args(argv)))
+    try:
+        return asyncio.run(_main(_parse_args(argv)))
+    except ClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
