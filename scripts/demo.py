@@ -323,6 +323,7 @@ class Demo:
         self.actors: list[Actor] = []
         self.summary: dict[str, Any] = {"ok": False, "auditPassed": False, "runDir": str(run_dir)}
         self.live: Live | None = None
+        self.audit_output = ""
 
     def say(self, text: str) -> None:
         stamp = f"[dim]{time.monotonic() - self.metrics.started:5.1f}s[/dim] "
@@ -591,8 +592,9 @@ class Demo:
                 stderr=subprocess.STDOUT,
                 check=False,
                 timeout=120,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"},
             )
+        self.audit_output = (self.run_dir / "audit.log").read_text(errors="replace")
         return proc.returncode == 0
 
     async def collect(
@@ -683,6 +685,7 @@ class Demo:
                 "fills settled on-chain",
                 f"{s['fills']:,}" + (f" (+{s['skippedFills']} skipped)" if s["skippedFills"] else ""),
             ),
+            ("orders refused (mostly post-only quotes that would cross)", f"{s['rejected']:,}"),
             ("batches", f"{s['batches']:,}"),
             ("gas per fill", f"{s['gasPerFill']:,}" if s["gasPerFill"] else "-"),
             ("ack latency p50 / p99", f"{_fmt_ms(ack['p50'])} / {_fmt_ms(ack['p99'])}  (n={ack['n']})"),
@@ -718,6 +721,8 @@ class Demo:
         pnl.add_row("venue fees", "", "", "", f"{s['feesAccrued'] / USD:,.2f}")
         pnl.add_row("[dim]sum (zero up to rounding)[/dim]", "", "", "", f"{total + s['feesAccrued'] / USD:,.2f}")
         self.console.print(pnl)
+        if self.audit_output:
+            self.console.print(self.audit_output.rstrip(), markup=False, highlight=False)
         verdict = "[bold green]PASSED[/bold green]" if s["auditPassed"] else "[bold red]FAILED[/bold red]"
         extra = f" failed checks: {', '.join(s['auditFailedChecks'])}" if s.get("auditFailedChecks") else ""
         a = s.get("auditSummary", {})
@@ -767,7 +772,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     ap.add_argument("--duration", type=float, default=45.0, help="seconds of trading (default 45)")
     ap.add_argument("--makers", type=int, default=3, help="market makers (default 3)")
     ap.add_argument("--takers", type=int, default=3, help="takers sending random flow (default 3)")
-    ap.add_argument("--taker-rate", type=float, default=2.0, help="orders per second per taker (default 2)")
+    ap.add_argument("--taker-rate", type=float, default=3.0, help="orders per second per taker (default 3)")
     ap.add_argument("--seed", type=int, default=7, help="random seed for spot, flow and oracle choice (default 7)")
     ap.add_argument("--spot", type=float, default=2_000.0, help="initial spot in tUSD per tETH (default 2000)")
     ap.add_argument("--batch-ms", type=int, default=200, help="relayer batch window in ms (default 200)")

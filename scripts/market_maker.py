@@ -217,7 +217,8 @@ class Quoter:
 
 @dataclass
 class MakerStats:
-    """What a maker did: requotes, orders sent, acknowledgement latencies (s per request), fills seen."""
+    """What a maker did: requotes, orders sent (rejected: e.g. post-only quotes that would have crossed),
+    acknowledgement latencies (s per request), fills seen."""
 
     requotes: int = 0
     orders: int = 0
@@ -229,7 +230,8 @@ class MakerStats:
 class MarketMaker:
     """Runs a `Quoter` against a relayer through the SDK.
 
-    Each requote is one signed cancel-all and one batched submit of every quote (GTC). Inventory
+    Each requote is one signed cancel-all and one batched submit of every quote, post-only by
+    default (a quote that would cross a resting order is refused rather than trading). Inventory
     comes from the account's fill stream (a skipped fill is reversed), and a changed inventory
     triggers a requote like a spot move does, at most every `min_requote_s`. `on_submit` sees each
     requote's signed orders just before they are sent (the demo times them to settlement).
@@ -245,6 +247,7 @@ class MarketMaker:
         min_requote_s: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
         on_submit: Callable[[Sequence[SignedOrder]], None] | None = None,
+        tif: str = "post_only",
     ) -> None:
         self.client = client
         self.quoter = quoter
@@ -253,6 +256,7 @@ class MarketMaker:
         self.min_requote_s = min_requote_s
         self.clock = clock
         self.on_submit = on_submit
+        self.tif = tif
         self.inventory: dict[bytes, int] = {}
         self.stats = MakerStats()
         self.quoted_spot: float | None = None
@@ -317,7 +321,7 @@ class MarketMaker:
         if self.on_submit is not None:
             self.on_submit(signed)
         started = time.perf_counter()
-        acks = await self.client.submit_many(signed)
+        acks = await self.client.submit_many(signed, tif=self.tif)
         self.stats.ack_latencies.append(time.perf_counter() - started)
         self.stats.requotes += 1
         self.stats.orders += len(acks)
