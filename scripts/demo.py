@@ -397,6 +397,7 @@ class Demo:
             taker_fee=TAKER_FEE,
         )
         self.summary["childPids"] = list(self.procs.pids)
+        self.summary["endpoints"] = {"rpc": rpc, "api": api, "manifest": str(manifest_path)}
         self.say(f"relayer API at {api} (pid {self.procs.pids[-1]}): `strikebook relayer status --api {api}`")
 
         try:
@@ -822,7 +823,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             ok = asyncio.run(_main(demo))
             if opts.keep_running and ok:
                 demo.print_summary(time.monotonic() - started)
-                console.print(f"[bold]still running[/bold] (Ctrl-C stops): run dir {run_dir}")
+                ep = demo.summary["endpoints"]
+                console.print(
+                    f"[bold]still running[/bold] until Ctrl-C: chain {ep['rpc']}, relayer {ep['api']}. Try:\n"
+                    f"  strikebook series list --rpc {ep['rpc']} --manifest {ep['manifest']}\n"
+                    f"  strikebook batches list --api {ep['api']}\n"
+                    f"  strikebook audit --rpc {ep['rpc']} --manifest {ep['manifest']} --relayer {ep['api']}",
+                    markup=True,
+                    highlight=False,
+                )
                 with contextlib.suppress(KeyboardInterrupt):
                     while True:
                         time.sleep(1)
