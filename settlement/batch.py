@@ -39,6 +39,7 @@ class SkipReason(enum.IntEnum):
     TAKER_BAD_SIGNATURE = 20
     MAKER_INSUFFICIENT_FUNDS = 21
     TAKER_INSUFFICIENT_FUNDS = 22
+    BAD_ORDER_INDEX = 23
 
 
 def skip_reason(code: int) -> SkipReason | int:
@@ -60,17 +61,9 @@ class Fill:
     maker_fee: int = 0
     taker_fee: int = 0
 
-    def as_tuple(self) -> tuple[object, ...]:
-        """The ABI tuple of `IExchange.Fill`."""
-        return (
-            self.maker.order.as_tuple(),
-            self.maker.signature,
-            self.taker.order.as_tuple(),
-            self.taker.signature,
-            self.amount,
-            self.maker_fee,
-            self.taker_fee,
-        )
+    def as_tuple(self, maker_index: int, taker_index: int) -> tuple[int, int, int, int, int]:
+        """The ABI tuple of `IExchange.Fill`, its orders at these indices of the batch's `orders`."""
+        return (maker_index, taker_index, self.amount, self.maker_fee, self.taker_fee)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +79,22 @@ class Batch:
         object.__setattr__(self, "seq", seq)
         object.__setattr__(self, "fills", tuple(fills))
 
+    def orders(self) -> tuple[SignedOrder, ...]:
+        """Each distinct signed order of the fills once, in order of first use (maker before taker):
+        the `orders` argument of `settleBatch`. Equal orders with different signatures stay distinct."""
+        return tuple(dict.fromkeys(o for f in self.fills for o in (f.maker, f.taker)))
+
     def calldata(self) -> bytes:
-        """ABI-encoded `settleBatch(seq, fills)`."""
-        return contract_abi("Exchange").encode_call("settleBatch", self.seq, [f.as_tuple() for f in self.fills])
+        """ABI-encoded `settleBatch(seq, orders, fills)`: the signed orders once each, and fills that
+        reference them by index (see `orders`)."""
+        orders = self.orders()
+        index = {o: i for i, o in enumerate(orders)}
+        return contract_abi("Exchange").encode_call(
+            "settleBatch",
+            self.seq,
+            [(o.order.as_tuple(), o.signature) for o in orders],
+            [f.as_tuple(index[f.maker], index[f.taker]) for f in self.fills],
+        )
 
     def fingerprint(self) -> bytes:
         """keccak256 of the calldata: identifies this exact batch content."""

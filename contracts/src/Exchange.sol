@@ -48,9 +48,14 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         bytes32 domainSep;
         bytes32 seriesId; // id of `series` (cache of the last series read)
         ISeriesRegistry.Series series;
-        bytes32[] verified; // open-addressing set of digests whose signature checked out this batch
+        bytes32[] digests; // per index of `orders`: the order's digest once computed, else 0
+        uint256[] sigState; // per index of `orders`: SIG_UNCHECKED, SIG_VALID or SIG_INVALID
         Exec e; // scratch for the current fill, reused
     }
+
+    uint256 internal constant SIG_UNCHECKED = 0;
+    uint256 internal constant SIG_VALID = 1;
+    uint256 internal constant SIG_INVALID = 2;
 
     /// @dev One side's computed effects.
     struct Party {
@@ -94,19 +99,29 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     // ------------------------------------------------------------------ batches
 
     /// @inheritdoc IExchange
-    function settleBatch(uint64 seq, Fill[] calldata fills) external onlyRole(OPERATOR_ROLE) whenNotPaused {
+    function settleBatch(uint64 seq, SignedOrder[] calldata orders, Fill[] calldata fills)
+        external
+        onlyRole(OPERATOR_ROLE)
+        whenNotPaused
+    {
         uint64 expected = lastSeq + 1;
         if (seq != expected) revert BadSequence(expected, seq);
         lastSeq = seq;
 
-        Ctx memory ctx = _newContext(seq, fills.length);
+        Ctx memory ctx = _newContext(seq, orders.length);
+        uint256 orderCount = orders.length;
         uint256 skipped = 0;
         for (uint256 i; i < fills.length; ++i) {
             Fill calldata f = fills[i];
-            uint8 reason = _validate(ctx, f);
+            uint8 reason;
+            if (f.makerOrder >= orderCount || f.takerOrder >= orderCount) {
+                reason = uint8(SkipReason.BadOrderIndex);
+            } else {
+                reason = _validate(ctx, orders[f.makerOrder], orders[f.takerOrder], f);
+            }
             if (reason == 0) {
                 _apply(ctx);
-                _emitTrade(ctx, i, f);
+                _emitTrade(ctx, i, orders[f.makerOrder].order, f.amount);
             } else {
                 unchecked {
                     ++skipped;
@@ -117,17 +132,22 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         emit BatchSettled(seq, fills.length - skipped, skipped);
     }
 
-    /// @dev A fresh per-batch context: domain separator, empty signature set, no cached series.
-    function _newContext(uint64 seq, uint256 fillCount) internal view returns (Ctx memory ctx) {
+    /// @dev A fresh per-batch context: domain separator, empty per-order caches, no cached series.
+    function _newContext(uint64 seq, uint256 orderCount) internal view returns (Ctx memory ctx) {
         ctx.seq = seq;
         ctx.domainSep = _domainSeparatorV4();
-        ctx.verified = new bytes32[](_cacheSize(fillCount));
+        ctx.digests = new bytes32[](orderCount);
+        ctx.sigState = new uint256[](orderCount);
     }
 
     /// @dev Checks a fill and computes its effects into `ctx.e`; returns 0 or a {SkipReason}. No writes.
-    function _validate(Ctx memory ctx, Fill calldata f) internal view returns (uint8) {
-        OrderLib.Order calldata mk = f.maker;
-        OrderLib.Order calldata tk = f.taker;
+    function _validate(Ctx memory ctx, SignedOrder calldata ms, SignedOrder calldata ts, Fill calldata f)
+        internal
+        view
+        returns (uint8)
+    {
+        OrderLib.Order calldata mk = ms.order;
+        OrderLib.Order calldata tk = ts.order;
         uint256 amount = f.amount;
 
         // 1. the fill itself
@@ -155,25 +175,33 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         if (block.timestamp >= ctx.series.expiry) return uint8(SkipReason.SeriesExpired);
 
         // 3. the orders: nonces, cancels, fill amounts, signatures
-        uint8 reason = _checkOrders(ctx, f);
+        uint8 reason = _checkOrders(ctx, ms, ts, f);
+        if (reason != 0) return reason;
+        reason = _checkSignatures(ctx, ms, ts, f);
         if (reason != 0) return reason;
 
         // 4. the money
-        return _computeMoney(ctx, f);
+        return _computeMoney(ctx, mk, f);
     }
 
     /// @dev Nonce floor, cancel bit, over-fill and signature of both orders.
-    function _checkOrders(Ctx memory ctx, Fill calldata f) internal view returns (uint8) {
-        OrderLib.Order calldata mk = f.maker;
-        OrderLib.Order calldata tk = f.taker;
+    function _checkOrders(Ctx memory ctx, SignedOrder calldata ms, SignedOrder calldata ts, Fill calldata f)
+        internal
+        view
+        returns (uint8)
+    {
+        OrderLib.Order calldata mk = ms.order;
+        OrderLib.Order calldata tk = ts.order;
         address maker = mk.maker;
         address taker = tk.maker;
         if (mk.nonce < minNonce[maker]) return uint8(SkipReason.MakerNonceCancelled);
         if (tk.nonce < minNonce[taker]) return uint8(SkipReason.TakerNonceCancelled);
 
         Exec memory e = ctx.e;
-        e.makerHash = OrderLib.hashCalldata(mk, ctx.domainSep);
-        e.takerHash = OrderLib.hashCalldata(tk, ctx.domainSep);
+        e.maker.account = maker;
+        e.taker.account = taker;
+        e.makerHash = _digestOf(ctx, f.makerOrder, mk);
+        e.takerHash = _digestOf(ctx, f.takerOrder, tk);
         uint256 makerState = _orders[maker][e.makerHash];
         if (makerState & CANCELLED_BIT != 0) return uint8(SkipReason.MakerOrderCancelled);
         uint256 takerState = _orders[taker][e.takerHash];
@@ -185,25 +213,43 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         if (takerState > tk.amount) return uint8(SkipReason.TakerOverfill);
         e.makerFilled = makerState;
         e.takerFilled = takerState;
+        return 0;
+    }
 
-        if (!_verifyOnce(ctx.verified, maker, e.makerHash, f.makerSignature)) {
+    /// @dev Both orders' signatures (after `_checkOrders` set the digests and accounts).
+    function _checkSignatures(Ctx memory ctx, SignedOrder calldata ms, SignedOrder calldata ts, Fill calldata f)
+        internal
+        view
+        returns (uint8)
+    {
+        Exec memory e = ctx.e;
+        if (!_verifyCached(ctx.sigState, f.makerOrder, e.maker.account, e.makerHash, ms.signature)) {
             return uint8(SkipReason.MakerBadSignature);
         }
-        if (!_verifyOnce(ctx.verified, taker, e.takerHash, f.takerSignature)) {
+        if (!_verifyCached(ctx.sigState, f.takerOrder, e.taker.account, e.takerHash, ts.signature)) {
             return uint8(SkipReason.TakerBadSignature);
         }
         return 0;
     }
 
+    /// @dev The digest of `orders[index]`, hashed at most once per batch.
+    function _digestOf(Ctx memory ctx, uint256 index, OrderLib.Order calldata order) internal pure returns (bytes32 h) {
+        h = ctx.digests[index];
+        if (h == bytes32(0)) {
+            h = OrderLib.hashCalldata(order, ctx.domainSep);
+            ctx.digests[index] = h;
+        }
+    }
+
     /// @dev Premium, fees and both parties' new positions and balances.
-    function _computeMoney(Ctx memory ctx, Fill calldata f) internal view returns (uint8) {
+    function _computeMoney(Ctx memory ctx, OrderLib.Order calldata mk, Fill calldata f) internal view returns (uint8) {
         Exec memory e = ctx.e;
         ISeriesRegistry.Series memory s = ctx.series;
         uint256 amount = f.amount;
-        bool makerIsBuy = f.maker.isBuy;
+        bool makerIsBuy = mk.isBuy;
         uint256 unit = s.underlyingUnit;
         // the maker set the price: the premium rounds in its favour (up when the taker pays)
-        uint256 premium = OptionMath.premium(f.maker.price, amount, unit, !makerIsBuy);
+        uint256 premium = OptionMath.premium(mk.price, amount, unit, !makerIsBuy);
         uint256 makerFee = OptionMath.fee(f.makerFee, amount, unit);
         uint256 takerFee = OptionMath.fee(f.takerFee, amount, unit);
         if (premium > MASK_128 || makerFee > MASK_128 || takerFee > MASK_128) {
@@ -215,12 +261,11 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
 
         int256 signedAmount = int256(amount);
         int256 p = int256(premium);
-        e.maker.account = f.maker.maker;
-        e.taker.account = f.taker.maker;
+        bytes32 sid = ctx.seriesId;
         uint8 status = _computeParty(
             e.maker,
             s,
-            f.maker.series,
+            sid,
             makerIsBuy ? signedAmount : -signedAmount,
             (makerIsBuy ? -p : p) - int256(makerFee)
         );
@@ -228,7 +273,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         status = _computeParty(
             e.taker,
             s,
-            f.maker.series,
+            sid,
             makerIsBuy ? -signedAmount : signedAmount,
             (makerIsBuy ? p : -p) - int256(takerFee)
         );
@@ -308,7 +353,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         if (p.collateralTouched) _balances[p.account][s.underlying] = p.collateralBalance;
     }
 
-    function _emitTrade(Ctx memory ctx, uint256 index, Fill calldata f) internal {
+    function _emitTrade(Ctx memory ctx, uint256 index, OrderLib.Order calldata mk, uint256 amount) internal {
         Exec memory e = ctx.e;
         emit Trade(
             ctx.seq,
@@ -318,9 +363,9 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
             ctx.seriesId,
             e.makerHash,
             e.takerHash,
-            f.maker.isBuy,
-            f.amount,
-            f.maker.price,
+            mk.isBuy,
+            amount,
+            mk.price,
             e.premium,
             e.makerFeeAmount,
             e.takerFeeAmount
@@ -329,24 +374,19 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
 
     // ------------------------------------------------------------------ signatures
 
-    /// @dev Whether `sig` is valid for `digest` signed for `signer`, checking each digest at most
-    ///      once per batch: `set` is an open-addressing hash set (linear probing, load <= 1/2).
-    function _verifyOnce(bytes32[] memory set, address signer, bytes32 digest, bytes calldata sig)
+    /// @dev Whether `sig` is valid for `digest` signed for `signer`, checking the order at `index`
+    ///      at most once per batch: the verdict (valid or not) is kept in `sigState[index]`. Nothing
+    ///      a verdict depends on (delegates, ERC-1271 code and state, the clock) changes within a batch.
+    function _verifyCached(uint256[] memory sigState, uint256 index, address signer, bytes32 digest, bytes calldata sig)
         internal
         view
         returns (bool)
     {
-        uint256 mask = set.length - 1;
-        uint256 i = uint256(digest) & mask;
-        while (true) {
-            bytes32 entry = set[i];
-            if (entry == digest) return true;
-            if (entry == bytes32(0)) break;
-            i = (i + 1) & mask;
-        }
-        if (!_isValidSignature(signer, digest, sig)) return false;
-        set[i] = digest;
-        return true;
+        uint256 state = sigState[index];
+        if (state != SIG_UNCHECKED) return state == SIG_VALID;
+        bool valid = _isValidSignature(signer, digest, sig);
+        sigState[index] = valid ? SIG_VALID : SIG_INVALID;
+        return valid;
     }
 
     /// @dev ECDSA by `maker` or by a live delegate (OpenZeppelin: high s and v outside {27, 28}
@@ -369,12 +409,6 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         }
         if (maker.code.length == 0) return false;
         return SignatureChecker.isValidERC1271SignatureNow(maker, digest, sig);
-    }
-
-    /// @dev Power of two >= 4 * fills (two orders per fill, load factor <= 1/2), at least 4.
-    function _cacheSize(uint256 fills) internal pure returns (uint256 size) {
-        size = 4;
-        while (size < fills * 4) size <<= 1;
     }
 
     // ------------------------------------------------------------------ cancels and delegates

@@ -29,7 +29,9 @@ from .rpc import ChainReader
 from .state import BatchRecord, ReplayState, SeriesInfo, TradeRecord
 
 _ORDER_T = "(address,bytes32,bool,uint256,uint256,uint256,uint256,uint256)"
-_SETTLE_TYPES = ["uint64", f"({_ORDER_T},bytes,{_ORDER_T},bytes,uint256,uint256,uint256)[]"]
+#: settleBatch(uint64 seq, (Order order, bytes signature)[] orders, (uint256 makerOrder, uint256 takerOrder,
+#: uint256 amount, uint256 makerFee, uint256 takerFee)[] fills): fills reference orders by index.
+_SETTLE_TYPES = ["uint64", f"({_ORDER_T},bytes)[]", "(uint256,uint256,uint256,uint256,uint256)[]"]
 ERC1271_SELECTOR = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes)
 
 
@@ -50,10 +52,11 @@ class DecodedFill:
 
 @dataclass(frozen=True)
 class DecodedBatch:
-    """A settleBatch transaction's calldata, or why it could not be decoded (`error`)."""
+    """A settleBatch transaction's calldata, or why it could not be decoded (`error`). A fill whose
+    order index lies outside the batch's orders (the contract skips it, reason BadOrderIndex) is None."""
 
     seq: int
-    fills: tuple[DecodedFill, ...]
+    fills: tuple[DecodedFill | None, ...]
     error: str | None = None
 
 
@@ -160,21 +163,33 @@ class Replayer:
         if to.lower() != self.exchange.lower() or data[:4] != self._selector:
             return DecodedBatch(0, (), f"transaction calls {to or 'nothing'}, not Exchange.settleBatch directly")
         try:
-            seq, raw_fills = abi_decode(_SETTLE_TYPES, data[4:])
-            fills = []
-            for f in raw_fills:
-                maker, taker = _order(f[0]), _order(f[2])
+            seq, raw_orders, raw_fills = abi_decode(_SETTLE_TYPES, data[4:])
+            orders = [_order(o[0]) for o in raw_orders]
+            signatures = [bytes(o[1]) for o in raw_orders]
+            digests: list[bytes | None] = [None] * len(orders)
+
+            def digest(i: int) -> bytes:
+                d = digests[i]
+                if d is None:
+                    d = digests[i] = hash_order(orders[i], self.domain)
+                return d
+
+            fills: list[DecodedFill | None] = []
+            for mi, ti, amount, maker_fee, taker_fee in raw_fills:
+                if mi >= len(orders) or ti >= len(orders):
+                    fills.append(None)
+                    continue
                 fills.append(
                     DecodedFill(
-                        maker,
-                        f[1],
-                        hash_order(maker, self.domain),
-                        taker,
-                        f[3],
-                        hash_order(taker, self.domain),
-                        f[4],
-                        f[5],
-                        f[6],
+                        orders[mi],
+                        signatures[mi],
+                        digest(mi),
+                        orders[ti],
+                        signatures[ti],
+                        digest(ti),
+                        amount,
+                        maker_fee,
+                        taker_fee,
                     )
                 )
         except Exception as exc:  # malformed calldata the contract still accepted: report, don't crash
@@ -362,6 +377,9 @@ class Replayer:
             fail("trade in a series that was never listed", "listed series", rec.series)
             return None
         f = decoded.fills[rec.index]
+        if f is None:
+            fail("the calldata fill at this index references an order the batch does not carry")
+            return None
         mk, tk = f.maker, f.taker
         mismatches: list[tuple[str, object, object]] = []
 

@@ -93,11 +93,15 @@ def test_a_signature_by_another_key_in_the_calldata_fails_signature_verification
         if tx["hash"] != tx_hash:
             return tx
         data = bytes.fromhex(tx["input"][2:])
-        seq, fills = abi_decode(_SETTLE_TYPES, data[4:])
-        fills = [list(f) for f in fills]
-        # the maker order, re-signed by an outsider's key
-        fills[fill][1] = sign_digest(outsider, hash_order(Order(*fills[fill][0]), flow.venue.manifest.domain))
-        tx["input"] = "0x" + (data[:4] + abi_encode(_SETTLE_TYPES, [seq, [tuple(f) for f in fills]])).hex()
+        seq, orders, fills = abi_decode(_SETTLE_TYPES, data[4:])
+        orders, fills = list(orders), [list(f) for f in fills]
+        # this fill's maker order, re-signed by an outsider's key, as a new entry of `orders` (other
+        # fills of the batch may use the original)
+        maker_order = orders[fills[fill][0]][0]
+        forged = sign_digest(outsider, hash_order(Order(*maker_order), flow.venue.manifest.domain))
+        orders.append((maker_order, forged))
+        fills[fill][0] = len(orders) - 1
+        tx["input"] = "0x" + (data[:4] + abi_encode(_SETTLE_TYPES, [seq, orders, [tuple(f) for f in fills]])).hex()
         return tx
 
     report = _audit(flow, LyingNode(flow.venue.node.rpc_url, edit_tx=forge))

@@ -9,20 +9,24 @@ import {OrderLib} from "../libraries/OrderLib.sol";
 /// @dev Roles: OPERATOR_ROLE submits batches, PAUSER_ROLE pauses {settleBatch}, DEFAULT_ADMIN_ROLE
 ///      (two-step transfer) grants roles and sets the fee recipient.
 interface IExchange {
+    /// @notice A signed order as `settleBatch` carries it: once per batch, however many fills use it.
+    /// @param order The EIP-712 order.
+    /// @param signature 65-byte ECDSA (r ‖ s ‖ v) by the order's maker or a live delegate, or ERC-1271 bytes.
+    struct SignedOrder {
+        OrderLib.Order order;
+        bytes signature;
+    }
+
     /// @notice One fill: `amount` options between a resting maker order and a taker order, at the
-    ///         maker's price.
-    /// @param maker The maker order (its price is the execution price).
-    /// @param makerSignature 65-byte ECDSA (r ‖ s ‖ v) by the maker or a live delegate, or ERC-1271 bytes.
-    /// @param taker The taker order.
-    /// @param takerSignature As `makerSignature`, for the taker.
+    ///         maker's price. Both orders are referenced by their index in the batch's `orders`.
+    /// @param makerOrder Index in `orders` of the maker order (its price is the execution price).
+    /// @param takerOrder Index in `orders` of the taker order.
     /// @param amount Options in underlying base units, 0 < amount < 2**127.
     /// @param makerFee Fee per whole option charged to the maker, quote base units, <= maker.maxFee.
     /// @param takerFee Fee per whole option charged to the taker, quote base units, <= taker.maxFee.
     struct Fill {
-        OrderLib.Order maker;
-        bytes makerSignature;
-        OrderLib.Order taker;
-        bytes takerSignature;
+        uint256 makerOrder;
+        uint256 takerOrder;
         uint256 amount;
         uint256 makerFee;
         uint256 takerFee;
@@ -99,14 +103,15 @@ interface IExchange {
         MakerBadSignature, // 19
         TakerBadSignature, // 20
         MakerInsufficientFunds, // 21: free balance cannot cover premium, fee and collateral
-        TakerInsufficientFunds // 22
+        TakerInsufficientFunds, // 22
+        BadOrderIndex // 23: makerOrder or takerOrder is not an index of `orders` (checked first)
     }
 
     /// @notice Applies batch `seq` (must be exactly lastSeq + 1). Each fill is validated and either
     ///         executed (event {Trade}) or skipped (event {FillSkipped}); a bad fill never reverts the
-    ///         batch. Each distinct order signature is verified once per batch. Only OPERATOR_ROLE,
-    ///         not while paused.
-    function settleBatch(uint64 seq, Fill[] calldata fills) external;
+    ///         batch. `orders` lists each signed order the fills use once; its digest is computed and
+    ///         its signature verified at most once per batch. Only OPERATOR_ROLE, not while paused.
+    function settleBatch(uint64 seq, SignedOrder[] calldata orders, Fill[] calldata fills) external;
 
     /// @notice Cancels the caller's orders by EIP-712 digest.
     function cancelOrders(bytes32[] calldata orderHashes) external;

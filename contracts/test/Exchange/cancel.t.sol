@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {TestFill} from "../utils/Batches.sol";
 import {StrikebookTest} from "../utils/StrikebookTest.sol";
 import {IExchange} from "../../src/interfaces/IExchange.sol";
 
@@ -27,7 +28,7 @@ contract ExchangeCancelTest is StrikebookTest {
     function test_cancelOrders_keeps_the_filled_amount() public {
         _fund(alice, weth, 10 * ONE);
         _fund(bob, usdc, 10_000e6);
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         _submitOne(f);
         bytes32[] memory hs = _hashes(_digest(f.maker));
         vm.prank(alice);
@@ -102,7 +103,7 @@ contract ExchangeCancelTest is StrikebookTest {
         _fund(bob, usdc, 10_000e6);
         vm.prank(alice);
         exchange.cancelAllBelow(floor);
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.maker.nonce = nonce;
         f.makerSignature = _sign(aliceKey, f.maker);
         _expectSkip(f, IExchange.SkipReason.MakerNonceCancelled);

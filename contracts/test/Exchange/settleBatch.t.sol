@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {TestFill} from "../utils/Batches.sol";
 import {StrikebookTest} from "../utils/StrikebookTest.sol";
 import {IExchange} from "../../src/interfaces/IExchange.sol";
 import {OrderLib} from "../../src/libraries/OrderLib.sol";
@@ -20,7 +21,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     // ---- executed fills
 
     function test_call_trade_moves_premium_fees_and_locks_underlying() public {
-        IExchange.Fill memory f = _standardCallFill(2 * ONE);
+        TestFill memory f = _standardCallFill(2 * ONE);
         vm.expectEmit(true, true, true, true, address(exchange));
         emit IExchange.Trade(
             1, alice, bob, 0, callId, _digest(f.maker), _digest(f.taker), false, 2 * ONE, 100e6, 200e6, 2e6, 4e6
@@ -55,7 +56,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
         // 1 wei of an option at 3 USDC: premium 3e6 * 1 / 1e18 = 0.000000000003 -> floor 0 when the taker receives it
         OrderLib.Order memory mk = _order(alice, callId, true, 3e6, 10 * ONE, 1);
         OrderLib.Order memory tk = _order(bob, callId, false, 3e6, 10 * ONE, 1);
-        IExchange.Fill memory f = _fill(mk, aliceKey, tk, bobKey, 1);
+        TestFill memory f = _fill(mk, aliceKey, tk, bobKey, 1);
         f.makerFee = 0;
         f.takerFee = 0;
         _submitOne(f);
@@ -65,7 +66,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_maker_sell_premium_rounds_up_for_the_maker() public {
-        IExchange.Fill memory f = _standardCallFill(1);
+        TestFill memory f = _standardCallFill(1);
         f.makerFee = 0;
         f.takerFee = 0;
         _submitOne(f);
@@ -84,7 +85,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_same_order_fills_in_pieces_and_never_overfills() public {
-        IExchange.Fill[] memory fills = new IExchange.Fill[](3);
+        TestFill[] memory fills = new TestFill[](3);
         fills[0] = _standardCallFill(4 * ONE);
         fills[1] = _standardCallFill(6 * ONE);
         fills[2] = _standardCallFill(1);
@@ -97,8 +98,72 @@ contract ExchangeSettleBatchTest is StrikebookTest {
         assertEq(filled, 10 * ONE);
     }
 
-    function test_a_skipped_fill_changes_nothing_and_the_batch_goes_on() public {
+    function test_skip_BadOrderIndex_and_the_batch_goes_on() public {
+        TestFill memory f = _standardCallFill(ONE);
+        IExchange.SignedOrder[] memory orders = new IExchange.SignedOrder[](2);
+        orders[0] = IExchange.SignedOrder(f.maker, f.makerSignature);
+        orders[1] = IExchange.SignedOrder(f.taker, f.takerSignature);
+        IExchange.Fill[] memory fills = new IExchange.Fill[](3);
+        fills[0] = IExchange.Fill(2, 1, ONE, 0, 0); // one past the end
+        fills[1] = IExchange.Fill(0, type(uint256).max, ONE, 0, 0);
+        fills[2] = IExchange.Fill(0, 1, ONE, 0, 0);
+        vm.expectEmit(true, false, false, true, address(exchange));
+        emit IExchange.FillSkipped(1, 0, uint8(IExchange.SkipReason.BadOrderIndex));
+        vm.expectEmit(true, false, false, true, address(exchange));
+        emit IExchange.FillSkipped(1, 1, uint8(IExchange.SkipReason.BadOrderIndex));
+        vm.expectEmit(true, false, false, true, address(exchange));
+        emit IExchange.BatchSettled(1, 1, 2);
+        vm.prank(operator);
+        exchange.settleBatch(1, orders, fills);
+        assertEq(exchange.positionOf(bob, callId), int256(ONE));
+    }
+
+    /// @dev Fill state lives in storage by digest, not by index: one order listed at two indices
+    ///      still cannot fill past its amount.
+    function test_an_order_listed_twice_never_overfills() public {
+        TestFill memory f = _standardCallFill(ONE);
+        OrderLib.Order memory tk2 = _order(bob, callId, true, 110e6, 10 * ONE, 2);
+        IExchange.SignedOrder[] memory orders = new IExchange.SignedOrder[](4);
+        orders[0] = IExchange.SignedOrder(f.maker, f.makerSignature);
+        orders[1] = IExchange.SignedOrder(f.taker, f.takerSignature);
+        orders[2] = IExchange.SignedOrder(f.maker, f.makerSignature);
+        orders[3] = IExchange.SignedOrder(tk2, _sign(bobKey, tk2));
         IExchange.Fill[] memory fills = new IExchange.Fill[](2);
+        fills[0] = IExchange.Fill(0, 1, 6 * ONE, 0, 0);
+        fills[1] = IExchange.Fill(2, 3, 6 * ONE, 0, 0);
+        vm.expectEmit(true, false, false, true, address(exchange));
+        emit IExchange.FillSkipped(1, 1, uint8(IExchange.SkipReason.MakerOverfill));
+        vm.prank(operator);
+        exchange.settleBatch(1, orders, fills);
+        (uint256 filled,) = exchange.orderState(alice, _digest(f.maker));
+        assertEq(filled, 6 * ONE);
+    }
+
+    /// @dev A signature verdict is kept per entry of `orders`: a bad entry stays bad for every fill
+    ///      that uses it, and the same order with a good signature at another index still fills.
+    function test_a_bad_signature_entry_skips_every_fill_that_uses_it() public {
+        TestFill memory f = _standardCallFill(ONE);
+        IExchange.SignedOrder[] memory orders = new IExchange.SignedOrder[](3);
+        orders[0] = IExchange.SignedOrder(f.maker, f.takerSignature); // signed by bob, not alice
+        orders[1] = IExchange.SignedOrder(f.taker, f.takerSignature);
+        orders[2] = IExchange.SignedOrder(f.maker, f.makerSignature);
+        IExchange.Fill[] memory fills = new IExchange.Fill[](3);
+        fills[0] = IExchange.Fill(0, 1, ONE, 0, 0);
+        fills[1] = IExchange.Fill(0, 1, ONE, 0, 0);
+        fills[2] = IExchange.Fill(2, 1, ONE, 0, 0);
+        vm.expectEmit(true, false, false, true, address(exchange));
+        emit IExchange.FillSkipped(1, 0, uint8(IExchange.SkipReason.MakerBadSignature));
+        vm.expectEmit(true, false, false, true, address(exchange));
+        emit IExchange.FillSkipped(1, 1, uint8(IExchange.SkipReason.MakerBadSignature));
+        vm.expectEmit(true, false, false, true, address(exchange));
+        emit IExchange.BatchSettled(1, 1, 2);
+        vm.prank(operator);
+        exchange.settleBatch(1, orders, fills);
+        assertEq(exchange.positionOf(bob, callId), int256(ONE));
+    }
+
+    function test_a_skipped_fill_changes_nothing_and_the_batch_goes_on() public {
+        TestFill[] memory fills = new TestFill[](2);
         fills[0] = _standardCallFill(ONE);
         fills[0].takerSignature = fills[0].makerSignature; // bad taker signature
         fills[1] = _standardCallFill(ONE);
@@ -113,47 +178,47 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_empty_batch_advances_seq() public {
-        _submit(new IExchange.Fill[](0));
+        _submit(new TestFill[](0));
         assertEq(exchange.lastSeq(), 1);
     }
 
     // ---- reverts
 
     function test_reverts_on_wrong_seq() public {
-        IExchange.Fill[] memory none = new IExchange.Fill[](0);
+        TestFill[] memory none = new TestFill[](0);
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(IExchange.BadSequence.selector, 1, 2));
-        exchange.settleBatch(2, none);
+        _settleBatch(2, none);
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(IExchange.BadSequence.selector, 1, 0));
-        exchange.settleBatch(0, none);
+        _settleBatch(0, none);
     }
 
     function test_a_resubmitted_batch_never_applies_twice() public {
-        IExchange.Fill[] memory fills = _one(_standardCallFill(ONE));
+        TestFill[] memory fills = _one(_standardCallFill(ONE));
         vm.prank(operator);
-        exchange.settleBatch(1, fills);
+        _settleBatch(1, fills);
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(IExchange.BadSequence.selector, 2, 1));
-        exchange.settleBatch(1, fills);
+        _settleBatch(1, fills);
         assertEq(exchange.positionOf(bob, callId), int256(ONE));
     }
 
     function test_reverts_for_non_operator() public {
-        IExchange.Fill[] memory none = new IExchange.Fill[](0);
+        TestFill[] memory none = new TestFill[](0);
         bytes32 role = exchange.OPERATOR_ROLE();
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, alice, role));
-        exchange.settleBatch(1, none);
+        _settleBatch(1, none);
     }
 
     function test_reverts_while_paused_and_resumes_after_unpause() public {
         vm.prank(pauser);
         exchange.pause();
-        IExchange.Fill[] memory none = new IExchange.Fill[](0);
+        TestFill[] memory none = new TestFill[](0);
         vm.prank(operator);
         vm.expectRevert(Pausable.EnforcedPause.selector);
-        exchange.settleBatch(1, none);
+        _settleBatch(1, none);
         vm.prank(pauser);
         exchange.unpause();
         _submit(none);
@@ -167,7 +232,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_skip_AmountTooLarge() public {
-        IExchange.Fill memory f = _standardCallFill(1 << 127);
+        TestFill memory f = _standardCallFill(1 << 127);
         _expectSkip(f, IExchange.SkipReason.AmountTooLarge);
     }
 
@@ -178,14 +243,14 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_skip_SeriesMismatch() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.taker.series = putId;
         f.takerSignature = _sign(bobKey, f.taker);
         _expectSkip(f, IExchange.SkipReason.SeriesMismatch);
     }
 
     function test_skip_SameSide() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.taker.isBuy = false;
         f.takerSignature = _sign(bobKey, f.taker);
         _expectSkip(f, IExchange.SkipReason.SameSide);
@@ -198,7 +263,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_skip_PriceNotCrossed() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.taker.price = 99e6;
         f.takerSignature = _sign(bobKey, f.taker);
         _expectSkip(f, IExchange.SkipReason.PriceNotCrossed);
@@ -211,19 +276,19 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_skip_MakerFeeAboveCap() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.makerFee = 5e6 + 1;
         _expectSkip(f, IExchange.SkipReason.MakerFeeAboveCap);
     }
 
     function test_skip_TakerFeeAboveCap() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.takerFee = 5e6 + 1;
         _expectSkip(f, IExchange.SkipReason.TakerFeeAboveCap);
     }
 
     function test_skip_MakerOrderExpired() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.maker.expiry = T0 + 10;
         f.makerSignature = _sign(aliceKey, f.maker);
         vm.warp(T0 + 11);
@@ -231,7 +296,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_skip_TakerOrderExpired() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.taker.expiry = T0 + 10;
         f.takerSignature = _sign(bobKey, f.taker);
         vm.warp(T0 + 11);
@@ -239,7 +304,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_order_fills_at_its_expiry_second() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.taker.expiry = T0 + 10;
         f.takerSignature = _sign(bobKey, f.taker);
         vm.warp(T0 + 10);
@@ -254,7 +319,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_skip_SeriesExpired() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.maker.expiry = EXPIRY + 1 days;
         f.taker.expiry = EXPIRY + 1 days;
         f.makerSignature = _sign(aliceKey, f.maker);
@@ -276,7 +341,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_skip_MakerOrderCancelled() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         bytes32[] memory hs = new bytes32[](1);
         hs[0] = _digest(f.maker);
         vm.prank(alice);
@@ -285,7 +350,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_skip_TakerOrderCancelled() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         bytes32[] memory hs = new bytes32[](1);
         hs[0] = _digest(f.taker);
         vm.prank(bob);
@@ -294,33 +359,33 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_skip_MakerOverfill() public {
-        IExchange.Fill memory f = _standardCallFill(10 * ONE + 1);
+        TestFill memory f = _standardCallFill(10 * ONE + 1);
         f.taker.amount = 20 * ONE;
         f.takerSignature = _sign(bobKey, f.taker);
         _expectSkip(f, IExchange.SkipReason.MakerOverfill);
     }
 
     function test_skip_TakerOverfill() public {
-        IExchange.Fill memory f = _standardCallFill(10 * ONE + 1);
+        TestFill memory f = _standardCallFill(10 * ONE + 1);
         f.maker.amount = 20 * ONE;
         f.makerSignature = _sign(aliceKey, f.maker);
         _expectSkip(f, IExchange.SkipReason.TakerOverfill);
     }
 
     function test_skip_MakerBadSignature() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.makerSignature = _sign(bobKey, f.maker);
         _expectSkip(f, IExchange.SkipReason.MakerBadSignature);
     }
 
     function test_skip_TakerBadSignature() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.takerSignature = _sign(aliceKey, f.taker);
         _expectSkip(f, IExchange.SkipReason.TakerBadSignature);
     }
 
     function test_skip_high_s_malleable_signature() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(aliceKey, _digest(f.maker));
         bytes32 highS = bytes32(SECP256K1_N - uint256(s));
         f.makerSignature = abi.encodePacked(r, highS, v == 27 ? uint8(28) : uint8(27));
@@ -328,14 +393,14 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     }
 
     function test_skip_bad_v_signature() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(aliceKey, _digest(f.maker));
         f.makerSignature = abi.encodePacked(r, s, v - 27); // 0/1 instead of 27/28
         _expectSkip(f, IExchange.SkipReason.MakerBadSignature);
     }
 
     function test_skip_compact_64_byte_signature() public {
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(aliceKey, _digest(f.maker));
         bytes32 vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
         f.makerSignature = abi.encodePacked(r, vs);
@@ -387,7 +452,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
         (address hot, uint256 hotKey) = makeAddrAndKey("hot");
         vm.prank(alice);
         exchange.setDelegate(hot, T0 + 100);
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.makerSignature = _sign(hotKey, f.maker);
         _submitOne(f);
         assertEq(exchange.positionOf(alice, callId), -int256(ONE));
@@ -404,7 +469,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
         exchange.setDelegate(hot, T0 + 100);
         exchange.revokeDelegate(hot);
         vm.stopPrank();
-        IExchange.Fill memory f = _standardCallFill(ONE);
+        TestFill memory f = _standardCallFill(ONE);
         f.makerSignature = _sign(hotKey, f.maker);
         _expectSkip(f, IExchange.SkipReason.MakerBadSignature);
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {TestFill} from "../utils/Batches.sol";
 import {StrikebookTest} from "../utils/StrikebookTest.sol";
 import {IMarginVault} from "../../src/interfaces/IMarginVault.sol";
 import {IExchange} from "../../src/interfaces/IExchange.sol";
@@ -17,7 +18,7 @@ contract MarginVaultSettleTest is StrikebookTest {
     function _sellPut(uint256 amount) internal {
         OrderLib.Order memory mk = _order(alice, putId, false, 50e6, 100 * ONE, 1);
         OrderLib.Order memory tk = _order(bob, putId, true, 50e6, 100 * ONE, 1);
-        IExchange.Fill memory f = _fill(mk, aliceKey, tk, bobKey, amount);
+        TestFill memory f = _fill(mk, aliceKey, tk, bobKey, amount);
         f.makerFee = 0;
         f.takerFee = 0;
         _submitOne(f);
@@ -66,7 +67,7 @@ contract MarginVaultSettleTest is StrikebookTest {
         // 1 wei of a call, S = 3, K = 2: the long gets floor(1/3) = 0, the short owes ceil(1/3) = 1
         OrderLib.Order memory mk = _order(alice, callId, false, 0, 100 * ONE, 1);
         OrderLib.Order memory tk = _order(bob, callId, true, 0, 100 * ONE, 1);
-        IExchange.Fill memory f = _fill(mk, aliceKey, tk, bobKey, 1);
+        TestFill memory f = _fill(mk, aliceKey, tk, bobKey, 1);
         f.makerFee = 0;
         f.takerFee = 0;
         _submitOne(f);

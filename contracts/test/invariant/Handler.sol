@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {Batches, TestFill} from "../utils/Batches.sol";
 import {Cheats} from "../utils/Cheats.sol";
 import {Exchange} from "../../src/Exchange.sol";
 import {IExchange} from "../../src/interfaces/IExchange.sol";
@@ -158,19 +159,20 @@ contract Handler {
     ///      orders; `mutation` picks an invalidation (bad signature, wrong fee, overfill...) or none.
     function settleBatch(uint256 seed, uint8 fillCount) external tick("settleBatch") {
         uint256 n = _bound(fillCount, 1, 4);
-        IExchange.Fill[] memory fills = new IExchange.Fill[](n);
+        TestFill[] memory fills = new TestFill[](n);
         for (uint256 i; i < n; ++i) {
             fills[i] = _makeFill(uint256(keccak256(abi.encode(seed, i))));
         }
         Dead[] memory dead = _deadOrders(fills);
         uint64 seq = exchange.lastSeq() + 1;
+        (IExchange.SignedOrder[] memory encOrders, IExchange.Fill[] memory encFills) = Batches.encode(fills);
         vm.recordLogs();
-        exchange.settleBatch(seq, fills);
+        exchange.settleBatch(seq, encOrders, encFills);
         ghostBatches++;
         _countLogs();
         _checkDead(dead);
         // A resubmission of the same seq must never apply.
-        try exchange.settleBatch(seq, fills) {
+        try exchange.settleBatch(seq, encOrders, encFills) {
             ghostReplayAccepted = true;
         } catch {}
     }
@@ -182,7 +184,7 @@ contract Handler {
     }
 
     /// @dev The orders that must not fill: cancelled by hash or nonce, or expired, right now.
-    function _deadOrders(IExchange.Fill[] memory fills) internal view returns (Dead[] memory dead) {
+    function _deadOrders(TestFill[] memory fills) internal view returns (Dead[] memory dead) {
         dead = new Dead[](2 * fills.length);
         for (uint256 i; i < fills.length; ++i) {
             dead[2 * i] = _deadness(fills[i].maker);
@@ -215,7 +217,7 @@ contract Handler {
         }
     }
 
-    function _makeFill(uint256 seed) internal returns (IExchange.Fill memory f) {
+    function _makeFill(uint256 seed) internal returns (TestFill memory f) {
         (uint256 makerIdx, uint256 takerIdx, uint256 size) = _pickOrders(seed);
         Tracked storage mk = orders[makerIdx];
         Tracked storage tk = orders[takerIdx];

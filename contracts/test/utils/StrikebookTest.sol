@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Test} from "./Test.sol";
+import {Batches, TestFill} from "./Batches.sol";
 import {SeriesRegistry} from "../../src/SeriesRegistry.sol";
 import {SettlementOracle} from "../../src/SettlementOracle.sol";
 import {Exchange} from "../../src/Exchange.sol";
@@ -132,7 +133,7 @@ abstract contract StrikebookTest is Test {
         OrderLib.Order memory tk,
         uint256 tkKey,
         uint256 amount
-    ) internal view returns (IExchange.Fill memory f) {
+    ) internal view returns (TestFill memory f) {
         f.maker = mk;
         f.makerSignature = _sign(mkKey, mk);
         f.taker = tk;
@@ -142,30 +143,36 @@ abstract contract StrikebookTest is Test {
         f.takerFee = 2e6;
     }
 
-    function _one(IExchange.Fill memory f) internal pure returns (IExchange.Fill[] memory fills) {
-        fills = new IExchange.Fill[](1);
+    function _one(TestFill memory f) internal pure returns (TestFill[] memory fills) {
+        fills = new TestFill[](1);
         fills[0] = f;
     }
 
-    /// @dev Submits `fills` as the next batch.
-    function _submit(IExchange.Fill[] memory fills) internal {
-        vm.prank(operator);
-        exchange.settleBatch(nextSeq++, fills);
+    /// @dev Calls `settleBatch(seq, ...)` with `fills` encoded as (orders, fills).
+    function _settleBatch(uint64 seq, TestFill[] memory fills) internal {
+        (IExchange.SignedOrder[] memory o, IExchange.Fill[] memory f) = Batches.encode(fills);
+        exchange.settleBatch(seq, o, f);
     }
 
-    function _submitOne(IExchange.Fill memory f) internal {
+    /// @dev Submits `fills` as the next batch.
+    function _submit(TestFill[] memory fills) internal {
+        vm.prank(operator);
+        _settleBatch(nextSeq++, fills);
+    }
+
+    function _submitOne(TestFill memory f) internal {
         _submit(_one(f));
     }
 
     /// @dev Submits one fill and asserts it was skipped with `reason`.
-    function _expectSkip(IExchange.Fill memory f, IExchange.SkipReason reason) internal {
+    function _expectSkip(TestFill memory f, IExchange.SkipReason reason) internal {
         vm.expectEmit(true, false, false, true, address(exchange));
         emit IExchange.FillSkipped(nextSeq, 0, uint8(reason));
         _submitOne(f);
     }
 
     /// @dev A standard trade: alice (maker) sells `amount` calls to bob (taker) at 100 USDC.
-    function _standardCallFill(uint256 amount) internal view returns (IExchange.Fill memory) {
+    function _standardCallFill(uint256 amount) internal view returns (TestFill memory) {
         OrderLib.Order memory mk = _order(alice, callId, false, 100e6, 10 * ONE, 1);
         OrderLib.Order memory tk = _order(bob, callId, true, 110e6, 10 * ONE, 1);
         return _fill(mk, aliceKey, tk, bobKey, amount);
