@@ -57,19 +57,24 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     uint256 internal constant SIG_VALID = 1;
     uint256 internal constant SIG_INVALID = 2;
 
-    /// @dev One side's computed effects.
+    /// @dev One side's computed effects. Storage slots are computed once, when validation reads
+    ///      them, and written through in `_apply` (no second mapping-slot hashing).
     struct Party {
         address account;
+        uint256 positionSlot; // slot of _positions[account][series]
         int256 newPosition;
+        uint256 quoteSlot; // slot of _balances[account][quote]
         uint256 quoteBalance; // new packed quote balance
+        uint256 collateralSlot; // slot of _balances[account][underlying]; 0 when untouched (puts, longs)
         uint256 collateralBalance; // new packed underlying balance (calls only)
-        bool collateralTouched;
     }
 
     /// @dev Everything a fill changes, computed before any write.
     struct Exec {
         bytes32 makerHash;
         bytes32 takerHash;
+        uint256 makerStateSlot; // slot of _orders[maker][makerHash]
+        uint256 takerStateSlot;
         uint256 makerFilled; // new order state words
         uint256 takerFilled;
         uint256 premium;
@@ -202,9 +207,13 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         e.taker.account = taker;
         e.makerHash = _digestOf(ctx, f.makerOrder, mk);
         e.takerHash = _digestOf(ctx, f.takerOrder, tk);
-        uint256 makerState = _orders[maker][e.makerHash];
+        uint256 slot = _slotOf(_ordersSlot(), maker, e.makerHash);
+        e.makerStateSlot = slot;
+        uint256 makerState = _sload(slot);
         if (makerState & CANCELLED_BIT != 0) return uint8(SkipReason.MakerOrderCancelled);
-        uint256 takerState = _orders[taker][e.takerHash];
+        slot = _slotOf(_ordersSlot(), taker, e.takerHash);
+        e.takerStateSlot = slot;
+        uint256 takerState = _sload(slot);
         if (takerState & CANCELLED_BIT != 0) return uint8(SkipReason.TakerOrderCancelled);
         // states < 2**128 here and amount < 2**127: no overflow
         makerState += f.amount;
@@ -292,17 +301,21 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         int256 positionDelta,
         int256 quoteDelta
     ) internal view returns (uint8) {
-        int256 oldPosition = _positions[p.account][sid];
+        uint256 slot = _slotOf(_positionsSlot(), p.account, sid);
+        p.positionSlot = slot;
+        int256 oldPosition = int256(_sload(slot));
         int256 newPosition = oldPosition + positionDelta;
         if (newPosition > MAX_POSITION || newPosition < -MAX_POSITION) return 2;
         p.newPosition = newPosition;
         uint256 reqOld = OptionMath.required(s.isCall, s.strike, s.underlyingUnit, oldPosition);
         uint256 reqNew = OptionMath.required(s.isCall, s.strike, s.underlyingUnit, newPosition);
 
-        uint256 qb = _balances[p.account][s.quote];
+        slot = _slotOf(_balancesSlot(), p.account, _key(s.quote));
+        p.quoteSlot = slot;
+        uint256 qb = _sload(slot);
         int256 qFree = int256(qb & MASK_128) + quoteDelta;
         uint256 qLocked = qb >> 128;
-        p.collateralTouched = false;
+        p.collateralSlot = 0;
         if (s.isCall) {
             if (reqNew != reqOld) {
                 uint8 status = _moveCallCollateral(p, s.underlying, reqOld, reqNew);
@@ -324,33 +337,82 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         view
         returns (uint8)
     {
-        uint256 cb = _balances[p.account][underlying];
+        uint256 slot = _slotOf(_balancesSlot(), p.account, _key(underlying));
+        uint256 cb = _sload(slot);
         int256 cFree = int256(cb & MASK_128) + int256(reqOld) - int256(reqNew);
         uint256 cLocked = (cb >> 128) + reqNew - reqOld; // locked >= reqOld (vault invariant)
         if (cFree < 0) return 1;
         if (uint256(cFree) > MASK_128 || cLocked > MASK_128) return 2;
         p.collateralBalance = uint256(cFree) | (cLocked << 128);
-        p.collateralTouched = true;
+        p.collateralSlot = slot;
         return 0;
     }
 
     /// @dev Writes the effects `_validate` computed: order states, positions, balances, fees.
     function _apply(Ctx memory ctx) internal {
         Exec memory e = ctx.e;
-        ISeriesRegistry.Series memory s = ctx.series;
-        bytes32 sid = ctx.seriesId;
-        _orders[e.maker.account][e.makerHash] = e.makerFilled;
-        _orders[e.taker.account][e.takerHash] = e.takerFilled;
-        _writeParty(e.maker, s, sid);
-        _writeParty(e.taker, s, sid);
+        _sstore(e.makerStateSlot, e.makerFilled);
+        _sstore(e.takerStateSlot, e.takerFilled);
+        _writeParty(e.maker);
+        _writeParty(e.taker);
         uint256 fees = e.makerFeeAmount + e.takerFeeAmount;
-        if (fees != 0) accruedFees[s.quote] += fees;
+        if (fees != 0) accruedFees[ctx.series.quote] += fees;
     }
 
-    function _writeParty(Party memory p, ISeriesRegistry.Series memory s, bytes32 sid) internal {
-        _positions[p.account][sid] = p.newPosition;
-        _balances[p.account][s.quote] = p.quoteBalance;
-        if (p.collateralTouched) _balances[p.account][s.underlying] = p.collateralBalance;
+    function _writeParty(Party memory p) internal {
+        _sstore(p.positionSlot, uint256(p.newPosition));
+        _sstore(p.quoteSlot, p.quoteBalance);
+        if (p.collateralSlot != 0) _sstore(p.collateralSlot, p.collateralBalance);
+    }
+
+    // ------------------------------------------------------------------ storage slots
+
+    /// @dev The slot of `m[a][k]` for a two-level mapping `m` stored at `base` (Solidity's layout:
+    ///      keccak256(k ‖ keccak256(a ‖ base))). A keccak256 output is never 0 in practice, which
+    ///      `Party.collateralSlot` uses as "untouched".
+    function _slotOf(uint256 base, address a, bytes32 k) internal pure returns (uint256 slot) {
+        assembly ("memory-safe") {
+            mstore(0x00, and(a, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(0x20, base)
+            mstore(0x20, keccak256(0x00, 0x40))
+            mstore(0x00, k)
+            slot := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// @dev An address as a mapping key word.
+    function _key(address a) internal pure returns (bytes32) {
+        return bytes32(uint256(uint160(a)));
+    }
+
+    function _ordersSlot() internal pure returns (uint256 base) {
+        assembly ("memory-safe") {
+            base := _orders.slot
+        }
+    }
+
+    function _positionsSlot() internal pure returns (uint256 base) {
+        assembly ("memory-safe") {
+            base := _positions.slot
+        }
+    }
+
+    function _balancesSlot() internal pure returns (uint256 base) {
+        assembly ("memory-safe") {
+            base := _balances.slot
+        }
+    }
+
+    function _sload(uint256 slot) internal view returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := sload(slot)
+        }
+    }
+
+    function _sstore(uint256 slot, uint256 value) internal {
+        assembly ("memory-safe") {
+            sstore(slot, value)
+        }
     }
 
     function _emitTrade(Ctx memory ctx, uint256 index, OrderLib.Order calldata mk, uint256 amount) internal {
