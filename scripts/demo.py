@@ -54,6 +54,7 @@ from pricing import HestonParams  # noqa: E402
 from relayer.client import AsyncClient, ClientError, FillEvent, RateLimited  # noqa: E402
 from settlement.chain import Chain  # noqa: E402
 from settlement.manifest import Manifest  # noqa: E402
+from settlement.order import Domain  # noqa: E402
 
 USD = 10**6  # quote token: 6 decimals
 OPTION = 10**18  # underlying token: 18 decimals; one option per whole underlying
@@ -94,7 +95,7 @@ class Metrics:
     rejected: int = 0
     rate_limited: int = 0
     ack_s: list[float] = field(default_factory=list)
-    settle_s: list[float] = field(default_factory=list)
+    settled_at: dict[int, float] = field(default_factory=dict)
     submitted_at: dict[bytes, float] = field(default_factory=dict)
     fill_orders: dict[int, set[bytes]] = field(default_factory=dict)
     fill_status: dict[int, str] = field(default_factory=dict)
@@ -108,10 +109,7 @@ class Metrics:
             return
         self.fill_status[event.id] = event.status
         if event.status == "settled":
-            # from the later of its two orders (the one that took liquidity) to the settled event
-            sent = [self.submitted_at[o] for o in self.fill_orders[event.id] if o in self.submitted_at]
-            if sent:
-                self.settle_s.append(time.monotonic() - max(sent))
+            self.settled_at[event.id] = time.monotonic()
         if event.batch is not None:
             self.batches = max(self.batches, event.batch)
 
@@ -119,6 +117,17 @@ class Metrics:
         now = time.monotonic()
         for d in digests:
             self.submitted_at[d] = now
+
+    @property
+    def settle_s(self) -> list[float]:
+        """Per settled fill: from the later of its two orders (the one that took liquidity) being sent to
+        the first settled event of either side's fill stream."""
+        out = []
+        for fill_id, at in self.settled_at.items():
+            sent = [self.submitted_at[o] for o in self.fill_orders.get(fill_id, ()) if o in self.submitted_at]
+            if sent:
+                out.append(at - max(sent))
+        return out
 
     def count(self, status: str) -> int:
         return sum(1 for s in self.fill_status.values() if s == status)
@@ -324,6 +333,8 @@ class Demo:
         self.summary: dict[str, Any] = {"ok": False, "auditPassed": False, "runDir": str(run_dir)}
         self.live: Live | None = None
         self.audit_output = ""
+        self.path = SpotPath(opts.spot, VOL, random.Random(self.rng.random()))
+        self.settled_accounts = 0
 
     def say(self, text: str) -> None:
         stamp = f"[dim]{time.monotonic() - self.metrics.started:5.1f}s[/dim] "
@@ -353,7 +364,6 @@ class Demo:
         manifest = await asyncio.to_thread(
             dc.deploy_venue, chain, deployer, operator.address, [s.address for s in oracle_keys], ORACLE_THRESHOLD
         )
-        self.manifest = manifest
         manifest_path = self.run_dir / "manifest.json"
         manifest.save(manifest_path)
         self.say(f"Exchange {manifest.exchange}; oracle {ORACLE_THRESHOLD}-of-{N_ORACLE_SIGNERS}")
@@ -401,7 +411,7 @@ class Demo:
         self.say(f"relayer API at {api} (pid {self.procs.pids[-1]}): `strikebook relayer status --api {api}`")
 
         try:
-            await self.trade(api, rpc, series, trader_keys)
+            await self.trade(api, rpc, series, trader_keys, manifest.domain)
         finally:
             for a in self.actors:
                 await a.client.close()
@@ -446,10 +456,11 @@ class Demo:
         dc.deposit(rpc, manifest, account, quote, q)
         dc.deposit(rpc, manifest, account, underlying, u)
 
-    async def trade(self, api: str, rpc: str, series: Sequence[dc.ListedSeries], trader_keys: Sequence[str]) -> None:
+    async def trade(
+        self, api: str, rpc: str, series: Sequence[dc.ListedSeries], trader_keys: Sequence[str], domain: Domain
+    ) -> None:
         o = self.opts
         specs = [SeriesSpec(s.id, s.strike, s.expiry, s.is_call) for s in series]
-        domain = self.manifest.domain
         for i, key in enumerate(trader_keys):
             signer = LocalSigner(key)
             client = AsyncClient(api, signer, rpc_url=rpc)
@@ -474,7 +485,7 @@ class Demo:
             else:
                 self.actors.append(Actor("taker", f"taker {i - o.makers + 1}", signer, client))
 
-        path = SpotPath(o.spot, VOL, random.Random(self.rng.random()))
+        path = self.path
         self.metrics.spot = path.spot
         stop = asyncio.Event()
         self.phase(f"trading for {o.duration:.0f} s")
@@ -511,8 +522,6 @@ class Demo:
             for t in [*tasks, *followers]:
                 t.cancel()
             await asyncio.gather(*tasks, *followers, return_exceptions=True)
-        self.spot_end = path.spot
-        self.path = path
         self.say(
             f"{self.metrics.fills} fills, {self.metrics.count('settled')} settled in {self.metrics.batches} batches"
         )
@@ -665,7 +674,7 @@ class Demo:
                     "n": len(m.settle_s),
                 },
                 "settlementPrices": {str(k): v for k, v in prices.items()},
-                "settledAccounts": getattr(self, "settled_accounts", 0),
+                "settledAccounts": self.settled_accounts,
                 "feesAccrued": fees,
                 "pnl": pnl,
             }
