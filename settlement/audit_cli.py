@@ -105,12 +105,12 @@ def audit(
     try:
         manifest = Manifest.load(manifest_path)
     except SettlementError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         sys.exit(2)
     try:
         cache = None if no_cache else AuditCache(cache_path or default_cache_path(manifest_path))
     except SettlementError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         sys.exit(2)
     transport = HTTPBatchTransport(rpc)
     report: AuditReport
@@ -126,7 +126,7 @@ def audit(
             )
             report = auditor.run(to_block)
     except SettlementError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         sys.exit(2)
     finally:
         transport.close()
