@@ -732,7 +732,9 @@ class Demo:
         pnl.add_row("[dim]sum (zero up to rounding)[/dim]", "", "", "", f"{total + s['feesAccrued'] / USD:,.2f}")
         self.console.print(pnl)
         if self.audit_output:
-            self.console.print(self.audit_output.rstrip(), markup=False, highlight=False)
+            # its report path is in the run directory, which is gone after a passing run: the verdict is below
+            shown = [ln for ln in self.audit_output.rstrip().splitlines() if not ln.startswith("JSON report:")]
+            self.console.print("\n".join(shown), markup=False, highlight=False)
         verdict = "[bold green]PASSED[/bold green]" if s["auditPassed"] else "[bold red]FAILED[/bold red]"
         extra = f" failed checks: {', '.join(s['auditFailedChecks'])}" if s.get("auditFailedChecks") else ""
         a = s.get("auditSummary", {})
