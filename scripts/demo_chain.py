@@ -183,6 +183,8 @@ def start_anvil(procs: Processes, run_dir: Path, accounts: int) -> str:
         str(accounts),
         "--balance",
         "100000",
+        # no startup banner: it lists the accounts' private keys (public test keys, but the run dir keeps logs)
+        "--quiet",
     ]
     procs.start("anvil", cmd, run_dir / "anvil.log")
     url = f"http://127.0.0.1:{port}"
