@@ -25,6 +25,7 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("relayer.operator_cli", "series"),
     ("relayer.operator_cli", "batches"),
     ("relayer.operator_cli", "oracle"),
+    ("relayer.operator_cli", "settle"),
 )
 
 

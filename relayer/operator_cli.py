@@ -1,4 +1,4 @@
-"""Operator commands: `chain up`, `series add|list`, `relayer status`, `batches list`, `oracle post`.
+"""Operator commands: `chain up`, `series add|list`, `relayer status`, `batches list`, `oracle post`, `settle`.
 
 Settings come from the command line, then the command's environment variables (STRIKEBOOK_RPC,
 STRIKEBOOK_MANIFEST, STRIKEBOOK_API), then the TOML config file (`strikebook --config FILE`, see
@@ -21,10 +21,18 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from keys.signer import LocalSigner, Signer
-from relayer.chain_ops import ChainOpError, list_series, listed_series, post_oracle_price
+from relayer.chain_ops import (
+    ChainOpError,
+    list_series,
+    listed_series,
+    post_oracle_price,
+    settle_account,
+    settlement_plan,
+)
 from settlement.chain import Chain
 from settlement.errors import SettlementError
 from settlement.manifest import Manifest
@@ -468,3 +476,117 @@ def oracle_post(
     except (ChainOpError, SettlementError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"price {price} final for {u} at {expiry} (report 0x{digest.hex()}, {len(signers)} signatures)")
+
+
+# ---------------------------------------------------------------------------------------- settle
+
+#: Series per `settle` transaction (bounds its gas; an account holding more gets several).
+SETTLE_CHUNK = 32
+
+
+def _series_ids(values: tuple[str, ...]) -> list[bytes] | None:
+    if not values:
+        return None
+    out: list[bytes] = []
+    for value in values:
+        if not re.fullmatch(r"0x[0-9a-fA-F]{64}", value):
+            raise click.BadParameter(f"series must be a 0x-prefixed 32-byte id, got {value!r}", param_hint="--series")
+        out.append(bytes.fromhex(value[2:]))
+    return out
+
+
+@click.command("settle", context_settings=CONTEXT)
+@rpc_option
+@manifest_option
+@click.option(
+    "--series",
+    "series_filter",
+    multiple=True,
+    help="Only this series id (repeatable; default: every expired series with a final price).",
+)
+@click.option("--dry-run", is_flag=True, help="List the positions that would be settled; send nothing.")
+@_key_options
+def settle(
+    rpc: str,
+    manifest_path: Path,
+    series_filter: tuple[str, ...],
+    dry_run: bool,
+    key_env: str,
+    keystore_name: str | None,
+    keystore_dir: Path | None,
+    password_env: str | None,
+) -> None:
+    """Settle every account holding a position in expired series that have a final oracle price.
+
+    Accounts are found from the exchange's Trade events; each one with open positions gets one
+    `settle(account, seriesIds)` transaction (permissionless: any funded key may send it). Settled
+    and flat positions are skipped, so running it again settles nothing new.
+    """
+    only = _series_ids(series_filter)
+    chain_, manifest = _connect(rpc, manifest_path)
+    try:
+        plan = settlement_plan(chain_, manifest, only)
+    except ChainOpError as exc:
+        raise click.ClickException(_rpc_message(rpc, exc)) from None
+    if not plan.final and plan.awaiting_price:
+        s, more = plan.awaiting_price[0], len(plan.awaiting_price) - 1
+        raise click.ClickException(
+            f"no final price yet for series 0x{s.id.hex()} (expiry {s.expiry}, "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(s.expiry))})"
+            + (f" and {more} other expired series" if more else "")
+            + ": nothing can be settled (`strikebook oracle post`)"
+        )
+    for s in plan.awaiting_price:
+        click.echo(
+            f"waiting: series 0x{s.id.hex()} expired at {s.expiry} but has no final price yet "
+            "(`strikebook oracle post`)",
+            err=True,
+        )
+    if not plan.final:
+        click.echo("nothing to settle: no listed series has expired yet")
+        return
+    if not plan.traders:
+        click.echo(f"nothing to settle: no account traded the {len(plan.final)} expired series with a final price")
+        return
+    if not plan.accounts:
+        click.echo(
+            f"nothing to settle: every position in the {len(plan.final)} expired series with a final price "
+            f"is already settled ({plan.traders} accounts traded them)"
+        )
+        return
+    if dry_run:
+        # plain lines (account, series, position, final price): full ids whatever the terminal width
+        click.echo(f"dry run: {plan.positions} positions of {len(plan.accounts)} accounts would be settled")
+        click.echo(f"{'account':42}  {'series':66}  {'position':>26}  final price")
+        for acct in plan.accounts:
+            for sid, pos in acct.positions:
+                click.echo(f"{acct.account:42}  0x{sid.hex()}  {pos:>26}  {plan.prices[sid]}")
+        click.echo("dry run: nothing was sent")
+        return
+    sender = _signer(key_env, keystore_name, keystore_dir, password_env)
+    txs = gas = 0
+    progress = Progress(
+        TextColumn("settling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("accounts"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("settle", total=len(plan.accounts))
+        for acct in plan.accounts:
+            ids = acct.series
+            for i in range(0, len(ids), SETTLE_CHUNK):
+                try:
+                    receipt = settle_account(chain_, manifest, sender, acct.account, ids[i : i + SETTLE_CHUNK])
+                except (ChainOpError, SettlementError) as exc:
+                    raise click.ClickException(_rpc_message(rpc, exc)) from None
+                txs += 1
+                gas += receipt.gas_used
+            progress.advance(task)
+    click.echo(
+        f"settled {plan.positions} positions of {len(plan.accounts)} accounts in {len(plan.final)} series "
+        f"({txs} transactions, {gas:,} gas)"
+    )

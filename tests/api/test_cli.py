@@ -48,6 +48,7 @@ def test_every_command_has_help() -> None:
         ("relayer", "status"),
         ("batches", "list"),
         ("oracle", "post"),
+        ("settle",),
         ("deploy",),
     ]:
         assert required in paths
