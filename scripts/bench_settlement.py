@@ -6,7 +6,8 @@
    keccak, coincurve) against eth-account's generic path (`encode_typed_data` +
    `Account.recover_message`), measured in the same run on the same signed orders.
 2. Fills settled per second on a fresh Anvil for batches of 1, 10 and 100 fills, and gas per fill
-   (`--no-chain` skips it).
+   (`--no-chain` skips it). The reference is plain ERC-20 transfers per second on the same Anvil
+   in the same run, each signed, sent and waited for like a batch (gas estimated first).
 
 Prints a table; `--json PATH` writes `{"figures": [...]}` for `scripts/bench.py`.
 """
@@ -117,7 +118,8 @@ def bench_chain(sizes: tuple[int, ...] = (1, 10, 100), batches_per_size: int = 3
 
     from settlement.journal import SQLiteSubmitJournal
     from settlement.submitter import Submitter, SubmitterConfig
-    from tests.settlement.venue import USD, setup_venue
+    from settlement.transactions import send_and_wait
+    from tests.settlement.venue import TOKEN, USD, setup_venue
     from tests.support.chain import run_anvil
 
     figures: list[dict[str, Any]] = []
@@ -130,6 +132,17 @@ def bench_chain(sizes: tuple[int, ...] = (1, 10, 100), batches_per_size: int = 3
             SQLiteSubmitJournal(Path(tmp) / "journal.db"),
             SubmitterConfig(poll_interval=0.002),
         )
+        # reference: ERC-20 transfers per second, one transaction each (sign, send, receipt)
+        sender, receiver = venue.traders[0], venue.traders[1]
+        token = venue.manifest.tokens["quote"].address
+        venue.send(sender, token, TOKEN.encode_call("mint", sender.address, 10**6))
+        n_transfers = 20
+        nonce = venue.chain.nonce(sender.address, "pending")
+        transfer = TOKEN.encode_call("transfer", receiver.address, 1)
+        start = time.perf_counter()
+        for i in range(n_transfers):
+            send_and_wait(venue.chain, sender, token, transfer, nonce=nonce + i)
+        transfers_per_s = n_transfers / (time.perf_counter() - start)
         seq = 1
         gas_by_size: dict[int, float] = {}
         for size in sizes:
@@ -141,12 +154,16 @@ def bench_chain(sizes: tuple[int, ...] = (1, 10, 100), batches_per_size: int = 3
             assert all(len(r.filled) == size and not r.skipped for r in results)
             gas = sum(r.gas_used for r in results) / (size * batches_per_size)
             gas_by_size[size] = gas
+            rate = size * batches_per_size / elapsed
             figures.append(
                 {
                     "name": f"fills settled on Anvil, batch of {size}",
-                    "value": round(size * batches_per_size / elapsed, 1),
+                    "value": round(rate, 1),
                     "unit": "fills/s",
                     "gas_per_fill": round(gas),
+                    "reference": "ERC-20 transfers/s, same Anvil",
+                    "reference_value": round(transfers_per_s, 1),
+                    "ratio": rate / transfers_per_s,
                 }
             )
     # gas per fill as figures of their own (make bench's table shows name/value/reference/ratio)
