@@ -440,8 +440,13 @@ def oracle() -> None:
     "--signer-key-env",
     "signer_envs",
     multiple=True,
-    required=True,
     help="Environment variable with an oracle signer's hex key (repeat for M-of-N).",
+)
+@click.option(
+    "--signer-keystore",
+    "signer_keystores",
+    multiple=True,
+    help="Name of an oracle key in the keystore (repeat for M-of-N; password from --password-env or a prompt).",
 )
 @_key_options
 def oracle_post(
@@ -451,15 +456,20 @@ def oracle_post(
     expiry: str,
     price: str,
     signer_envs: tuple[str, ...],
+    signer_keystores: tuple[str, ...],
     key_env: str,
     keystore_name: str | None,
     keystore_dir: Path | None,
     password_env: str | None,
 ) -> None:
     """Sign a settlement price with the oracle signers' keys and submit it (anyone may send it)."""
+    if not signer_envs and not signer_keystores:
+        raise click.UsageError(
+            "no oracle signers: pass --signer-keystore NAME or --signer-key-env VAR (repeat for M-of-N)"
+        )
     chain_, manifest = _connect(rpc, manifest_path)
     sender = _signer(key_env, keystore_name, keystore_dir, password_env)
-    signers: list[Signer] = []
+    signers: list[Signer] = [_signer(key_env, name, keystore_dir, password_env) for name in signer_keystores]
     for env in signer_envs:
         value = os.environ.get(env)
         if not value:
