@@ -59,7 +59,7 @@ from relayer.engine import (
 from relayer.intake.collateral import MAX_AMOUNT, max_price
 from relayer.intake.errors import CancelRejected, IntakeError, RejectCode
 from relayer.intake.reservations import Holding, Reservations, holding
-from relayer.intake.verify import SignatureVerifier, struct_preimage
+from relayer.intake.verify import SignatureVerifier
 from relayer.operator_key import RotatableSubmitter
 from relayer.reconcile import skip_name, verdict
 from relayer.recovery import OrderInfo, Recovered
@@ -93,7 +93,7 @@ from settlement.chain import Chain
 from settlement.errors import ChainError, SettlementError
 from settlement.indexer import Indexer
 from settlement.journal import SQLiteSubmitJournal
-from settlement.order import Order, SignedOrder
+from settlement.order import Order, SignedOrder, struct_preimage
 from settlement.submitter import SubmitResult, Submitter
 
 log = logging.getLogger(__name__)

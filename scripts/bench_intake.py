@@ -35,10 +35,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from relayer.config import VenueConfig
-from relayer.intake.verify import SignatureVerifier, struct_preimage
+from relayer.intake.verify import SignatureVerifier
 from relayer.store import GroupCommitter, sqlite_url
 from relayer.venue import OrderSubmission, Venue
-from settlement.order import Order, SignedOrder
+from settlement.order import Order, SignedOrder, struct_preimage
 from settlement.signing import sign_order, verify_order
 from tests.settlement.venue import OPTION, USD, _key, setup_venue
 from tests.support.chain import run_anvil

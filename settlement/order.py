@@ -248,10 +248,10 @@ class Order:
         return cls.from_json_dict(_loads(text))
 
 
-def struct_hash(order: Order) -> bytes:
-    """`OrderLib.structHash`: keccak256(abi.encode(TYPE_HASH, maker, series, isBuy, price, amount, maxFee,
-    nonce, expiry)), as one concatenation of 32-byte words."""
-    return keccak256(
+def struct_preimage(order: Order) -> bytes:
+    """abi.encode(TYPE_HASH, maker, series, isBuy, price, amount, maxFee, nonce, expiry): the 288 bytes
+    `OrderLib.structHash` hashes, as one concatenation of 32-byte words."""
+    return (
         TYPE_HASH
         + _ZERO12
         + bytes.fromhex(order.maker[2:])
@@ -263,6 +263,11 @@ def struct_hash(order: Order) -> bytes:
         + order.nonce.to_bytes(32, "big")
         + order.expiry.to_bytes(32, "big")
     )
+
+
+def struct_hash(order: Order) -> bytes:
+    """`OrderLib.structHash`: keccak256 of `struct_preimage(order)`."""
+    return keccak256(struct_preimage(order))
 
 
 def to_typed_data_hash(domain_sep: bytes, s_hash: bytes) -> bytes:

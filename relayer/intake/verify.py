@@ -17,33 +17,12 @@ from concurrent.futures import ProcessPoolExecutor
 
 from settlement._hashing import keccak256
 from settlement.errors import SignatureError
-from settlement.order import TYPE_HASH, Order
 from settlement.signing import recover_raw
-
-_ZERO12 = bytes(12)
-_TRUE = (1).to_bytes(32, "big")
-_FALSE = bytes(32)
 
 #: (struct preimage, signature) of one order.
 Item = tuple[bytes, bytes]
 #: (order id = EIP-712 digest, 20-byte recovered signer or None if the signature is malformed).
 Recovered = tuple[bytes, bytes | None]
-
-
-def struct_preimage(order: Order) -> bytes:
-    """abi.encode(TYPE_HASH, fields…): what `OrderLib.structHash` hashes (288 bytes)."""
-    return (
-        TYPE_HASH
-        + _ZERO12
-        + bytes.fromhex(order.maker[2:])
-        + order.series
-        + (_TRUE if order.is_buy else _FALSE)
-        + order.price.to_bytes(32, "big")
-        + order.amount.to_bytes(32, "big")
-        + order.max_fee.to_bytes(32, "big")
-        + order.nonce.to_bytes(32, "big")
-        + order.expiry.to_bytes(32, "big")
-    )
 
 
 def recover_chunk(separator: bytes, items: Sequence[Item]) -> list[Recovered]:
