@@ -52,6 +52,8 @@ def main() -> int:
     args = parser.parse_args()
 
     console = Console()
+    if not console.is_terminal:  # piped or under make: a readable table, not an 80-column squeeze
+        console = Console(width=200)
     scripts = sorted((ROOT / "scripts").glob("bench_*.py"))
     if args.only:
         scripts = [s for s in scripts if any(o in s.name for o in args.only)]
