@@ -35,7 +35,7 @@ import aiohttp
 from keys.passwords import PasswordSource
 from keys.signer import Signer
 from relayer.cancels import ALL_SERIES, CancelAfter, CancelAll, CancelMessage, CancelOrders
-from relayer.sdk.errors import ClientError, StreamError, TransportError, error_from_response
+from relayer.sdk.errors import ClientError, RateLimited, StreamError, TransportError, error_from_response
 from settlement.order import Domain, Order, SignedOrder, make_domain
 
 #: Orders per POST (the API's batch limit).
@@ -165,8 +165,14 @@ class AsyncClient:
         timeout_s: float = 30.0,
         reconnect_delay_s: float = 0.2,
         max_reconnect_delay_s: float = 5.0,
+        rate_limit_retries: int = 5,
+        max_retry_after_s: float = 10.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        #: a GET answered 429 is retried after its Retry-After, this many times (queries are idempotent;
+        #: orders and cancels are never retried behind the caller's back)
+        self.rate_limit_retries = rate_limit_retries
+        self.max_retry_after_s = max_retry_after_s
         self.signer = signer
         #: the account orders are for; None: the signer's own. Set it to trade with a delegate key.
         self.maker = maker
@@ -219,6 +225,19 @@ class AsyncClient:
     # ------------------------------------------------------------------ HTTP
 
     async def _request(self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None) -> Any:
+        retries = self.rate_limit_retries if method == "GET" else 0
+        for attempt in itertools.count():
+            try:
+                return await self._request_once(method, path, params=params, body=body)
+            except RateLimited as exc:
+                if attempt >= retries:
+                    raise
+                await asyncio.sleep(min(self.max_retry_after_s, max(0.05, exc.retry_after or 1.0)))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _request_once(
+        self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None
+    ) -> Any:
         data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json"} if data is not None else None
         try:

@@ -29,6 +29,7 @@ relayer claims no settled batch beyond the chain's lastSeq).
 from __future__ import annotations
 
 import abc
+import time
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -106,6 +107,14 @@ _INT_FIELDS = {"seq", "index", "amount", "price", "premium", "maker_fee", "taker
 _HEX_FIELDS = {"tx", "series", "maker_order", "taker_order"}
 
 
+def _retry_after(header: str | None) -> float:
+    """Seconds from a Retry-After header (delta-seconds form); 1 s when absent or unparseable."""
+    try:
+        return float(header) if header is not None else 1.0
+    except ValueError:
+        return 1.0
+
+
 def _decimal(value: Any, where: str) -> int:
     if not isinstance(value, str) or not value.isdigit():
         raise AuditError(f"relayer report: {where} must be a decimal string, got {value!r}")
@@ -160,8 +169,17 @@ def parse_batch(obj: Any) -> ReportedBatch:
 class HTTPRelayerReport(RelayerReport):
     """The relayer's public REST API (see the module docstring for the JSON shapes)."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0, page_size: int = 500) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 30.0,
+        page_size: int = 500,
+        rate_limit_retries: int = 20,
+        max_retry_after_s: float = 10.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.rate_limit_retries = rate_limit_retries
+        self.max_retry_after_s = max_retry_after_s
         self.timeout = timeout
         self.page_size = page_size
         self._session = requests.Session()
@@ -171,10 +189,17 @@ class HTTPRelayerReport(RelayerReport):
 
     def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
         url = self.base_url + path
-        try:
-            response = self._session.get(url, params=params, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise AuditError(f"relayer at {self.base_url} is unreachable: {exc}") from exc
+        for attempt in range(self.rate_limit_retries + 1):
+            try:
+                response = self._session.get(url, params=params, timeout=self.timeout)
+            except requests.RequestException as exc:
+                raise AuditError(f"relayer at {self.base_url} is unreachable: {exc}") from exc
+            if response.status_code != 429 or attempt == self.rate_limit_retries:
+                break
+            # over the relayer's request limit: wait as told (bounded) and ask again
+            time.sleep(min(self.max_retry_after_s, max(0.05, _retry_after(response.headers.get("Retry-After")))))
+        if response.status_code == 429:
+            raise AuditError(f"relayer GET {path} stayed rate limited after {self.rate_limit_retries} retries")
         if response.status_code == 404:
             return None
         if response.status_code != 200:

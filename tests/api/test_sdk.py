@@ -103,11 +103,27 @@ async def test_api_errors_arrive_as_typed_exceptions(rig: Rig) -> None:
 async def test_rate_limits_surface_with_their_retry_after(deployed: ChainVenue, tmp_path: Path) -> None:
     config = api_config(ip_limit=Limit(rate=0.2, burst=2))
     async with api_rig(deployed, tmp_path, config) as rig, _client(rig, 0) as alice:
+        alice.rate_limit_retries = 0  # surface the first 429 instead of waiting it out
         await alice.series()
         await alice.series()
         with pytest.raises(RateLimited) as limited:
             await alice.series()
         assert limited.value.retry_after >= 1
+
+
+async def test_queries_wait_out_a_rate_limit_but_orders_are_never_retried(deployed: ChainVenue, tmp_path: Path) -> None:
+    config = api_config(ip_limit=Limit(rate=4.0, burst=2), maker_limit=Limit(rate=0.001, burst=1))
+    async with api_rig(deployed, tmp_path, config) as rig, _client(rig, 0) as alice:
+        for _ in range(6):  # beyond the burst: each over-limit GET waits for its Retry-After and succeeds
+            assert isinstance(await alice.series(), list)
+        first = alice.build_order(rig.chain.series, is_buy=True, price=PRICE, amount=OPTION)
+        second = alice.build_order(rig.chain.series, is_buy=True, price=PRICE, amount=OPTION)
+        await asyncio.sleep(1.0)  # let the per-IP bucket refill (rate 4/s, burst 2): the maker limit is under test
+        assert (await alice.submit(first)).accepted  # spends the maker's only order token
+        with pytest.raises(RateLimited):  # a POST is never retried behind the caller's back
+            await alice.submit(second)
+        mine = await rig.venue.list_orders(maker=bytes.fromhex(alice.maker_address[2:]))
+        assert [o.order_id for o in mine.items] == [first.digest(rig.chain.manifest.domain)]
 
 
 async def test_a_keystore_key_signs_for_the_sdk(rig: Rig, tmp_path: Path) -> None:

@@ -53,7 +53,20 @@ def rows_from_events(events: list[Event]) -> tuple[list[dict[str, Any]], dict[in
     return fills, batches
 
 
-def _app(fills: list[dict[str, Any]], batches: dict[int, dict[str, Any]]) -> web.Application:
+def _app(fills: list[dict[str, Any]], batches: dict[int, dict[str, Any]], throttle: list[int]) -> web.Application:
+    @web.middleware
+    async def limit(request: web.Request, handler: Any) -> web.StreamResponse:
+        """Answer 429 (Retry-After: 0) while `throttle[0]` > 0, like a relayer over its request limit."""
+        if throttle[0] > 0:
+            throttle[0] -= 1
+            return web.json_response(
+                {"code": "rate_limited", "message": "too many requests", "details": {}},
+                status=429,
+                headers={"Retry-After": "0"},
+            )
+        response: web.StreamResponse = await handler(request)
+        return response
+
     async def get_fills(request: web.Request) -> web.Response:
         seq = request.query.get("batch")
         rows = [f for f in fills if seq is None or f["batch"] == seq]
@@ -69,18 +82,21 @@ def _app(fills: list[dict[str, Any]], batches: dict[int, dict[str, Any]]) -> web
             return web.json_response({"error": {"code": "not_found", "message": "no such batch"}}, status=404)
         return web.json_response(row)
 
-    app = web.Application()
+    app = web.Application(middlewares=[limit])
     app.router.add_get("/v1/fills", get_fills)
     app.router.add_get("/v1/batches/{seq}", get_batch)
     return app
 
 
 @contextmanager
-def serve_relayer_report(fills: list[dict[str, Any]], batches: dict[int, dict[str, Any]]) -> Iterator[str]:
-    """Serve `fills`/`batches` on a free loopback port; yields the base URL."""
+def serve_relayer_report(
+    fills: list[dict[str, Any]], batches: dict[int, dict[str, Any]], throttle: list[int] | None = None
+) -> Iterator[str]:
+    """Serve `fills`/`batches` on a free loopback port; yields the base URL. While `throttle[0]` > 0
+    each request is refused with 429 instead (and counts it down)."""
     loop = asyncio.new_event_loop()
     port = free_port()
-    runner = web.AppRunner(_app(fills, batches))
+    runner = web.AppRunner(_app(fills, batches, throttle if throttle is not None else [0]))
     ready = threading.Event()
 
     def run() -> None:
