@@ -1,61 +1,7 @@
-"""The maker SDK's public face (see `relayer.sdk`): `AsyncClient`, `Client`, typed errors, `OnChain`."""
+"""The maker SDK's public face (see `relayer.sdk`): `AsyncClient`, `Client`, typed errors, `OnChain`.
 
-from relayer.sdk import (
-    AmountError,
-    AsyncClient,
-    BookState,
-    CancelRejected,
-    CancelReplayed,
-    Client,
-    ClientError,
-    Conflict,
-    FillEvent,
-    InsufficientCollateral,
-    IntakePaused,
-    InvalidRequest,
-    InvalidSignature,
-    NotFound,
-    OnChain,
-    OrderAck,
-    OrderExpired,
-    OrderRejected,
-    Page,
-    PayloadTooLarge,
-    RateLimited,
-    StreamError,
-    TransportError,
-    Unauthorized,
-    Unavailable,
-    UnknownSeries,
-    error_from_response,
-)
+The issue names this module; the implementation and its export list live in `relayer.sdk`.
+"""
 
-__all__ = [
-    "AmountError",
-    "AsyncClient",
-    "BookState",
-    "CancelRejected",
-    "CancelReplayed",
-    "Client",
-    "ClientError",
-    "Conflict",
-    "FillEvent",
-    "InsufficientCollateral",
-    "IntakePaused",
-    "InvalidRequest",
-    "InvalidSignature",
-    "NotFound",
-    "OnChain",
-    "OrderAck",
-    "OrderExpired",
-    "OrderRejected",
-    "Page",
-    "PayloadTooLarge",
-    "RateLimited",
-    "StreamError",
-    "TransportError",
-    "Unauthorized",
-    "Unavailable",
-    "UnknownSeries",
-    "error_from_response",
-]
+from relayer.sdk import *  # noqa: F403
+from relayer.sdk import __all__ as __all__

@@ -48,6 +48,15 @@ def _hex(value: bytes | str) -> str:
     return value if isinstance(value, str) else "0x" + value.hex()
 
 
+def _query(limit: int, **filters: bytes | str | int | None) -> dict[str, str]:
+    """Query parameters for a paged list: `limit` plus every filter that is set (bytes as 0x-hex)."""
+    params = {"limit": str(limit)}
+    for name, value in filters.items():
+        if value is not None:
+            params[name] = _hex(value) if isinstance(value, bytes) else str(value)
+    return params
+
+
 def _raw(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else bytes.fromhex(value[2:])
 
@@ -290,15 +299,7 @@ class AsyncClient:
         cursor: str | None = None,
         limit: int = 100,
     ) -> Page:
-        params = {"limit": str(limit)}
-        if maker is not None:
-            params["maker"] = maker
-        if series is not None:
-            params["series"] = _hex(series)
-        if status is not None:
-            params["status"] = status
-        if cursor is not None:
-            params["cursor"] = cursor
+        params = _query(limit, maker=maker, series=series, status=status, cursor=cursor)
         body = await self._request("GET", "/v1/orders", params=params)
         return Page(body["orders"], body["nextCursor"])
 
@@ -311,15 +312,7 @@ class AsyncClient:
         cursor: str | None = None,
         limit: int = 100,
     ) -> Page:
-        params = {"limit": str(limit)}
-        if maker is not None:
-            params["maker"] = maker
-        if series is not None:
-            params["series"] = _hex(series)
-        if batch is not None:
-            params["batch"] = str(batch)
-        if cursor is not None:
-            params["cursor"] = cursor
+        params = _query(limit, maker=maker, series=series, batch=batch, cursor=cursor)
         body = await self._request("GET", "/v1/fills", params=params)
         return Page(body["fills"], body["nextCursor"])
 

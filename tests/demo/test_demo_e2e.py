@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.demo import run_demo
 
 
 def _session_members(sid: int) -> list[str]:
@@ -31,9 +28,7 @@ def _session_members(sid: int) -> list[str]:
 @pytest.mark.slow
 def test_the_demo_trades_settles_expires_and_passes_the_audit_leaving_nothing_running(tmp_path: Path) -> None:
     summary_path = tmp_path / "summary.json"
-    cmd = [
-        sys.executable,
-        str(ROOT / "scripts" / "demo.py"),
+    args = [
         "--duration",
         "8",
         "--makers",
@@ -49,23 +44,9 @@ def test_the_demo_trades_settles_expires_and_passes_the_audit_leaving_nothing_ru
         "--run-dir",
         str(tmp_path / "run"),
     ]
-    # its own session, so every process it ever started can be found afterwards
-    proc = subprocess.Popen(
-        cmd,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        out, _ = proc.communicate(timeout=170)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, 9)
-            proc.wait()
-    text = out.decode(errors="replace")
-    assert proc.returncode == 0, text[-4000:]
+    run = run_demo(tmp_path, args, timeout=170)
+    text = (run.stdout + run.stderr).decode(errors="replace")
+    assert run.returncode == 0, text[-4000:]
     summary = json.loads(summary_path.read_text())
     assert summary["ok"] is True and summary["auditPassed"] is True, summary
     assert summary["auditFailedChecks"] == []
@@ -80,4 +61,4 @@ def test_the_demo_trades_settles_expires_and_passes_the_audit_leaving_nothing_ru
     assert "audit: PASSED" in text
     # nothing left running: not Anvil, not the relayer, not its signature workers
     assert len(summary["childPids"]) == 2
-    assert _session_members(proc.pid) == []
+    assert _session_members(run.session) == []

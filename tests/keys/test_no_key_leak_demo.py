@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import ast
 import base64
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from eth_account import Account
+
+from tests.support.demo import run_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
@@ -53,9 +52,7 @@ def _needles(mnemonic: str) -> dict[str, str]:
 
 def test_the_demo_never_prints_or_logs_a_private_key(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    cmd = [
-        sys.executable,
-        str(SCRIPTS / "demo.py"),
+    args = [
         "--duration",
         "3",
         "--makers",
@@ -71,21 +68,9 @@ def test_the_demo_never_prints_or_logs_a_private_key(tmp_path: Path) -> None:
         "--summary-json",
         str(tmp_path / "summary.json"),
     ]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, 9)
-            proc.wait()
-    assert proc.returncode == 0, (out + err).decode(errors="replace")[-3000:]
+    run = run_demo(tmp_path, args, timeout=120)
+    out, err = run.stdout, run.stderr
+    assert run.returncode == 0, (out + err).decode(errors="replace")[-3000:]
 
     haystacks = {"demo stdout": out, "demo stderr": err}
     files = sorted(p for p in run_dir.rglob("*") if p.is_file())
