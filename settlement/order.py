@@ -24,6 +24,21 @@ from .errors import OrderError, OrderJSONError
 
 UINT256_MAX = 2**256 - 1
 
+#: Nonce bit 255 marks a one-shot order (docs/PROTOCOL.md, "One-shot orders"): it fills only in the
+#: batch that first fills it, and its spend state lives in the signer's position slot for the series.
+ONE_SHOT_FLAG = 1 << 255
+#: The low 64 bits of a one-shot order's nonce are its sequence number; bits 64..254 must be zero.
+ONE_SHOT_SEQ_MASK = (1 << 64) - 1
+#: Width of the per-(account, series) window of sequence numbers the exchange remembers.
+ONE_SHOT_WINDOW = 64
+
+
+def one_shot_nonce(seq: int) -> int:
+    """The nonce of a one-shot order with sequence number `seq` (0 <= seq < 2**64)."""
+    if type(seq) is not int or not 0 <= seq <= ONE_SHOT_SEQ_MASK:
+        raise OrderError(f"one-shot sequence number {seq!r} is outside uint64", field="nonce")
+    return ONE_SHOT_FLAG | seq
+
 #: The EIP-712 type string of an order; `TYPE_HASH` is its keccak256 (tests check the preimage).
 TYPE_STRING = (
     "Order(address maker,bytes32 series,bool isBuy,uint256 price,uint256 amount,"
@@ -174,6 +189,16 @@ class Order:
             raise OrderError(f"must be a bool, got {type(self.is_buy).__name__}", field="is_buy")
         for name in ("price", "amount", "max_fee", "nonce", "expiry"):
             _check_uint(name, getattr(self, name))
+
+    @property
+    def is_one_shot(self) -> bool:
+        """Whether the nonce carries `ONE_SHOT_FLAG` (the order fills only within one batch)."""
+        return self.nonce >= ONE_SHOT_FLAG
+
+    @property
+    def one_shot_seq(self) -> int | None:
+        """A one-shot order's sequence number (the nonce's low 64 bits); None for other orders."""
+        return self.nonce & ONE_SHOT_SEQ_MASK if self.nonce >= ONE_SHOT_FLAG else None
 
     def struct_hash(self) -> bytes:
         """`OrderLib.structHash`."""

@@ -27,9 +27,8 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     /// @notice Pauses and unpauses {settleBatch}.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
-    /// @dev Largest fill amount and absolute position: positions are int128-sized.
-    uint256 internal constant MAX_AMOUNT = uint256(uint128(type(int128).max));
-    int256 internal constant MAX_POSITION = int256(MAX_AMOUNT);
+    /// @dev Largest fill amount and absolute position (positions are int128-sized): 2**127 - 1,
+    ///      written as a literal in the fill loop's assembly.
     /// @dev Order state word: filled amount in the low 128 bits, this bit set once cancelled by hash.
     uint256 internal constant CANCELLED_BIT = 1 << 128;
 
@@ -42,47 +41,46 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     /// @inheritdoc IExchange
     mapping(address maker => mapping(address key => uint256)) public delegateExpiry;
 
-    /// @dev Per-batch context, in memory.
-    struct Ctx {
-        uint64 seq;
-        bytes32 domainSep;
-        bytes32 seriesId; // id of `series` (cache of the last series read)
-        ISeriesRegistry.Series series;
-        bytes32[] digests; // per index of `orders`: the order's digest once computed, else 0
-        uint256[] sigState; // per index of `orders`: SIG_UNCHECKED, SIG_VALID or SIG_INVALID
-        Exec e; // scratch for the current fill, reused
-    }
+    /// @dev Nonce bit 255 marks a one-shot order; its low 64 bits are its sequence number.
+    uint256 internal constant ONE_SHOT_FLAG = 1 << 255;
+    uint256 internal constant MASK_64 = type(uint64).max;
+    /// @dev Width of the one-shot window kept in the high bits of each position slot.
+    uint256 internal constant WINDOW = 64;
 
-    uint256 internal constant SIG_UNCHECKED = 0;
-    uint256 internal constant SIG_VALID = 1;
-    uint256 internal constant SIG_INVALID = 2;
+    /// @dev Packed batch layout (docs/PROTOCOL.md, "Batch encoding").
+    uint256 internal constant HEADER_BYTES = 6;
+    uint256 internal constant ORDER_FIXED_BYTES = 183; // maker 20, seriesIndex 2, flags 1, five 32-byte words
+    uint256 internal constant ECDSA_SIG_BYTES = 65;
+    uint256 internal constant FILL_BYTES = 52;
+    uint256 internal constant FLAG_IS_BUY = 1;
+    uint256 internal constant FLAG_SIG_LENGTH = 2;
 
-    /// @dev One side's computed effects. Storage slots are computed once, when validation reads
-    ///      them, and written through in `_apply` (no second mapping-slot hashing).
-    struct Party {
-        address account;
-        uint256 positionSlot; // slot of _positions[account][series]
-        int256 newPosition;
-        uint256 quoteSlot; // slot of _balances[account][quote]
-        uint256 quoteBalance; // new packed quote balance
-        uint256 collateralSlot; // slot of _balances[account][underlying]; 0 when untouched (puts, longs)
-        uint256 collateralBalance; // new packed underlying balance (calls only)
-    }
+    /// @dev Per-order meta word (one per order of the batch, in memory): where the order's signature
+    ///      sits, its verdict once checked, and for a one-shot order the amount filled in this batch.
+    ///      bits 0-31 order offset | 32-63 signature offset | 64-79 signature length | 80 valid |
+    ///      81 invalid | 82 one-shot claimed by this batch | 128-255 one-shot amount filled.
+    uint256 internal constant META_VALID = 1 << 80;
+    uint256 internal constant META_INVALID = 1 << 81;
 
-    /// @dev Everything a fill changes, computed before any write.
-    struct Exec {
-        bytes32 makerHash;
-        bytes32 takerHash;
-        uint256 makerStateSlot; // slot of _orders[maker][makerHash]
-        uint256 takerStateSlot;
-        uint256 makerFilled; // new order state words
-        uint256 takerFilled;
-        uint256 premium;
-        uint256 makerFeeAmount;
-        uint256 takerFeeAmount;
-        Party maker;
-        Party taker;
-    }
+    // The fill loop works on raw memory blocks (docs/PROTOCOL.md, "Gas"): a context block, one block
+    // per side (maker, taker) and one cache entry per series of the batch. Offsets in bytes:
+    //
+    // context: 0x00 seq | 0x20 domain separator | 0x40 batch start (calldata) | 0x60 series table
+    //   (calldata) | 0x80 order count | 0xa0 meta words | 0xc0 digests | 0xe0 series cache | 0x100
+    //   maker side | 0x120 taker side | 0x140 fill amount | 0x160 maker fee rate | 0x180 taker fee
+    //   rate | 0x1a0 premium | 0x1c0 maker fee | 0x1e0 taker fee | 0x200 series index | 0x220 series
+    //   cache entry | 0x240 series id
+    // side: 0x00 order index | 0x20 account | 0x40 isBuy | 0x60 one-shot | 0x80 price | 0xa0 amount
+    //   | 0xc0 maxFee | 0xe0 nonce | 0x100 expiry | 0x120 series index | 0x140 digest | 0x160 order
+    //   state slot | 0x180 new order state (one-shot: claimed bit | filled << 128) | 0x1a0 position
+    //   slot | 0x1c0 position word read | 0x1e0 new position word | 0x200 window bits to keep |
+    //   0x220 quote balance slot | 0x240 new quote balance | 0x260 collateral slot (0 = untouched) |
+    //   0x280 new collateral balance | 0x2a0 order record (calldata) | 0x2c0 meta word at load
+    // series cache entry: 0x00 underlying (0 = unknown) | 0x20 quote | 0x40 strike | 0x60 expiry |
+    //   0x80 isCall | 0xa0 underlying unit (0 = not loaded yet)
+    uint256 internal constant CTX_BYTES = 0x260;
+    uint256 internal constant SIDE_BYTES = 0x2e0;
+    uint256 internal constant SERIES_ENTRY_BYTES = 0xc0;
 
     /// @param registry_ The {SeriesRegistry}.
     /// @param oracle_ The {SettlementOracle}.
@@ -104,272 +102,607 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     // ------------------------------------------------------------------ batches
 
     /// @inheritdoc IExchange
-    function settleBatch(uint64 seq, SignedOrder[] calldata orders, Fill[] calldata fills)
-        external
-        onlyRole(OPERATOR_ROLE)
-        whenNotPaused
-    {
+    function settleBatch(uint64 seq, bytes calldata batch) external onlyRole(OPERATOR_ROLE) whenNotPaused {
         uint64 expected = lastSeq + 1;
         if (seq != expected) revert BadSequence(expected, seq);
         lastSeq = seq;
 
-        Ctx memory ctx = _newContext(seq, orders.length);
-        uint256 orderCount = orders.length;
+        (uint256 c, uint256 fillsAt, uint256 nFills) = _parse(seq, batch);
         uint256 skipped = 0;
-        for (uint256 i; i < fills.length; ++i) {
-            Fill calldata f = fills[i];
-            uint8 reason;
-            if (f.makerOrder >= orderCount || f.takerOrder >= orderCount) {
-                reason = uint8(SkipReason.BadOrderIndex);
-            } else {
-                reason = _validate(ctx, orders[f.makerOrder], orders[f.takerOrder], f);
-            }
-            if (reason == 0) {
-                _apply(ctx);
-                _emitTrade(ctx, i, orders[f.makerOrder].order, f.amount);
-            } else {
+        for (uint256 i; i < nFills; ++i) {
+            uint256 reason = _fill(c, batch, fillsAt + i * FILL_BYTES, i);
+            if (reason != 0) {
                 unchecked {
                     ++skipped;
                 }
-                emit FillSkipped(seq, i, reason);
+                emit FillSkipped(seq, i, uint8(reason));
             }
         }
-        emit BatchSettled(seq, fills.length - skipped, skipped);
+        emit BatchSettled(seq, nFills - skipped, skipped);
     }
 
-    /// @dev A fresh per-batch context: domain separator, empty per-order caches, no cached series.
-    function _newContext(uint64 seq, uint256 orderCount) internal view returns (Ctx memory ctx) {
-        ctx.seq = seq;
-        ctx.domainSep = _domainSeparatorV4();
-        ctx.digests = new bytes32[](orderCount);
-        ctx.sigState = new uint256[](orderCount);
-    }
-
-    /// @dev Checks a fill and computes its effects into `ctx.e`; returns 0 or a {SkipReason}. No writes.
-    function _validate(Ctx memory ctx, SignedOrder calldata ms, SignedOrder calldata ts, Fill calldata f)
-        internal
-        view
-        returns (uint8)
-    {
-        OrderLib.Order calldata mk = ms.order;
-        OrderLib.Order calldata tk = ts.order;
-        uint256 amount = f.amount;
-
-        // 1. the fill itself
-        if (amount == 0) return uint8(SkipReason.ZeroAmount);
-        if (amount > MAX_AMOUNT || mk.price > MASK_128 || f.makerFee > MASK_128 || f.takerFee > MASK_128) {
-            return uint8(SkipReason.AmountTooLarge);
+    /// @dev Walks the packed batch once: checks its structure, records where each order and its
+    ///      signature sit, allocates the per-batch memory blocks and returns the context block and
+    ///      where the fills start. Reverts {MalformedBatch} on any structural fault, so every later
+    ///      calldata read stays inside `batch`.
+    function _parse(uint64 seq, bytes calldata batch) internal view returns (uint256 c, uint256 fillsAt, uint256 nFills) {
+        uint256 start;
+        uint256 end;
+        uint256 nSeries;
+        uint256 nOrders;
+        assembly ("memory-safe") {
+            start := batch.offset
+            end := add(start, batch.length)
         }
-        if (mk.series != tk.series) return uint8(SkipReason.SeriesMismatch);
-        bool makerIsBuy = mk.isBuy;
-        if (makerIsBuy == tk.isBuy) return uint8(SkipReason.SameSide);
-        if (mk.maker == tk.maker) return uint8(SkipReason.SelfTrade);
-        if (makerIsBuy ? mk.price < tk.price : tk.price < mk.price) return uint8(SkipReason.PriceNotCrossed);
-        if (f.makerFee > mk.maxFee) return uint8(SkipReason.MakerFeeAboveCap);
-        if (f.takerFee > tk.maxFee) return uint8(SkipReason.TakerFeeAboveCap);
-        if (block.timestamp > mk.expiry) return uint8(SkipReason.MakerOrderExpired);
-        if (block.timestamp > tk.expiry) return uint8(SkipReason.TakerOrderExpired);
-
-        // 2. the series (cached across consecutive fills on the same series)
-        bytes32 sid = mk.series;
-        if (sid != ctx.seriesId) {
-            ctx.series = registry.seriesOf(sid);
-            ctx.seriesId = sid;
+        if (batch.length < HEADER_BYTES) revert MalformedBatch(0);
+        assembly ("memory-safe") {
+            let w := calldataload(start)
+            nSeries := shr(240, w)
+            nOrders := and(shr(224, w), 0xffff)
+            nFills := and(shr(208, w), 0xffff)
         }
-        if (ctx.series.underlying == address(0)) return uint8(SkipReason.UnknownSeries);
-        if (block.timestamp >= ctx.series.expiry) return uint8(SkipReason.SeriesExpired);
-
-        // 3. the orders: nonces, cancels, fill amounts, signatures
-        uint8 reason = _checkOrders(ctx, ms, ts, f);
-        if (reason != 0) return reason;
-        reason = _checkSignatures(ctx, ms, ts, f);
-        if (reason != 0) return reason;
-
-        // 4. the money
-        return _computeMoney(ctx, mk, f);
-    }
-
-    /// @dev Nonce floor, cancel bit, over-fill and signature of both orders.
-    function _checkOrders(Ctx memory ctx, SignedOrder calldata ms, SignedOrder calldata ts, Fill calldata f)
-        internal
-        view
-        returns (uint8)
-    {
-        OrderLib.Order calldata mk = ms.order;
-        OrderLib.Order calldata tk = ts.order;
-        address maker = mk.maker;
-        address taker = tk.maker;
-        if (mk.nonce < minNonce[maker]) return uint8(SkipReason.MakerNonceCancelled);
-        if (tk.nonce < minNonce[taker]) return uint8(SkipReason.TakerNonceCancelled);
-
-        Exec memory e = ctx.e;
-        e.maker.account = maker;
-        e.taker.account = taker;
-        e.makerHash = _digestOf(ctx, f.makerOrder, mk);
-        e.takerHash = _digestOf(ctx, f.takerOrder, tk);
-        uint256 slot = _slotOf(_ordersSlot(), maker, e.makerHash);
-        e.makerStateSlot = slot;
-        uint256 makerState = _sload(slot);
-        if (makerState & CANCELLED_BIT != 0) return uint8(SkipReason.MakerOrderCancelled);
-        slot = _slotOf(_ordersSlot(), taker, e.takerHash);
-        e.takerStateSlot = slot;
-        uint256 takerState = _sload(slot);
-        if (takerState & CANCELLED_BIT != 0) return uint8(SkipReason.TakerOrderCancelled);
-        // states < 2**128 here and amount < 2**127: no overflow
-        makerState += f.amount;
-        if (makerState > mk.amount) return uint8(SkipReason.MakerOverfill);
-        takerState += f.amount;
-        if (takerState > tk.amount) return uint8(SkipReason.TakerOverfill);
-        e.makerFilled = makerState;
-        e.takerFilled = takerState;
-        return 0;
-    }
-
-    /// @dev Both orders' signatures (after `_checkOrders` set the digests and accounts).
-    function _checkSignatures(Ctx memory ctx, SignedOrder calldata ms, SignedOrder calldata ts, Fill calldata f)
-        internal
-        view
-        returns (uint8)
-    {
-        Exec memory e = ctx.e;
-        if (!_verifyCached(ctx.sigState, f.makerOrder, e.maker.account, e.makerHash, ms.signature)) {
-            return uint8(SkipReason.MakerBadSignature);
+        bytes32 domainSep = _domainSeparatorV4();
+        // context, two sides, meta words, digests, series cache: one zeroed allocation
+        uint256 size = CTX_BYTES + 2 * SIDE_BYTES + 64 * nOrders + SERIES_ENTRY_BYTES * nSeries;
+        uint256 meta;
+        assembly ("memory-safe") {
+            c := mload(0x40)
+            calldatacopy(c, calldatasize(), size) // zero fill
+            mstore(0x40, add(c, size))
+            mstore(c, seq)
+            mstore(add(c, 0x20), domainSep)
+            mstore(add(c, 0x40), start)
+            mstore(add(c, 0x60), add(start, 6))
+            mstore(add(c, 0x80), nOrders)
+            let sides := add(c, 0x260)
+            mstore(add(c, 0x100), sides)
+            mstore(add(c, 0x120), add(sides, 0x2e0))
+            meta := add(sides, 0x5c0)
+            mstore(add(c, 0xa0), meta)
+            mstore(add(c, 0xc0), add(meta, shl(5, nOrders)))
+            mstore(add(c, 0xe0), add(meta, shl(6, nOrders)))
         }
-        if (!_verifyCached(ctx.sigState, f.takerOrder, e.taker.account, e.takerHash, ts.signature)) {
-            return uint8(SkipReason.TakerBadSignature);
-        }
-        return 0;
-    }
-
-    /// @dev The digest of `orders[index]`, hashed at most once per batch.
-    function _digestOf(Ctx memory ctx, uint256 index, OrderLib.Order calldata order) internal pure returns (bytes32 h) {
-        h = ctx.digests[index];
-        if (h == bytes32(0)) {
-            h = OrderLib.hashCalldata(order, ctx.domainSep);
-            ctx.digests[index] = h;
-        }
-    }
-
-    /// @dev Premium, fees and both parties' new positions and balances.
-    function _computeMoney(Ctx memory ctx, OrderLib.Order calldata mk, Fill calldata f) internal view returns (uint8) {
-        Exec memory e = ctx.e;
-        ISeriesRegistry.Series memory s = ctx.series;
-        uint256 amount = f.amount;
-        bool makerIsBuy = mk.isBuy;
-        uint256 unit = s.underlyingUnit;
-        // the maker set the price: the premium rounds in its favour (up when the taker pays)
-        uint256 premium = OptionMath.premium(mk.price, amount, unit, !makerIsBuy);
-        uint256 makerFee = OptionMath.fee(f.makerFee, amount, unit);
-        uint256 takerFee = OptionMath.fee(f.takerFee, amount, unit);
-        if (premium > MASK_128 || makerFee > MASK_128 || takerFee > MASK_128) {
-            return uint8(SkipReason.AmountTooLarge);
-        }
-        e.premium = premium;
-        e.makerFeeAmount = makerFee;
-        e.takerFeeAmount = takerFee;
-
-        int256 signedAmount = int256(amount);
-        int256 p = int256(premium);
-        bytes32 sid = ctx.seriesId;
-        uint8 status = _computeParty(
-            e.maker,
-            s,
-            sid,
-            makerIsBuy ? signedAmount : -signedAmount,
-            (makerIsBuy ? -p : p) - int256(makerFee)
-        );
-        if (status != 0) return status == 1 ? uint8(SkipReason.MakerInsufficientFunds) : uint8(SkipReason.AmountTooLarge);
-        status = _computeParty(
-            e.taker,
-            s,
-            sid,
-            makerIsBuy ? -signedAmount : signedAmount,
-            (makerIsBuy ? p : -p) - int256(takerFee)
-        );
-        if (status != 0) return status == 1 ? uint8(SkipReason.TakerInsufficientFunds) : uint8(SkipReason.AmountTooLarge);
-        return 0;
-    }
-
-    /// @dev New position and balances of `p.account` after a position change and a quote
-    ///      (premium and fee) change; collateral moves between free and locked so that locked
-    ///      stays equal to required(position). Returns 0 ok, 1 insufficient free balance,
-    ///      2 a bound exceeded.
-    function _computeParty(
-        Party memory p,
-        ISeriesRegistry.Series memory s,
-        bytes32 sid,
-        int256 positionDelta,
-        int256 quoteDelta
-    ) internal view returns (uint8) {
-        uint256 slot = _slotOf(_positionsSlot(), p.account, sid);
-        p.positionSlot = slot;
-        int256 oldPosition = int256(_sload(slot));
-        int256 newPosition = oldPosition + positionDelta;
-        if (newPosition > MAX_POSITION || newPosition < -MAX_POSITION) return 2;
-        p.newPosition = newPosition;
-        uint256 reqOld = OptionMath.required(s.isCall, s.strike, s.underlyingUnit, oldPosition);
-        uint256 reqNew = OptionMath.required(s.isCall, s.strike, s.underlyingUnit, newPosition);
-
-        slot = _slotOf(_balancesSlot(), p.account, _key(s.quote));
-        p.quoteSlot = slot;
-        uint256 qb = _sload(slot);
-        int256 qFree = int256(qb & MASK_128) + quoteDelta;
-        uint256 qLocked = qb >> 128;
-        p.collateralSlot = 0;
-        if (s.isCall) {
-            if (reqNew != reqOld) {
-                uint8 status = _moveCallCollateral(p, s.underlying, reqOld, reqNew);
-                if (status != 0) return status;
+        uint256 at = start + HEADER_BYTES + 32 * nSeries;
+        for (uint256 i; i < nOrders; ++i) {
+            if (at + ORDER_FIXED_BYTES > end) revert MalformedBatch(at - start);
+            uint256 w;
+            assembly ("memory-safe") {
+                w := calldataload(at)
             }
+            uint256 flags = (w >> 72) & 0xff;
+            if (((w >> 80) & 0xffff) >= nSeries || flags > (FLAG_IS_BUY | FLAG_SIG_LENGTH)) {
+                revert MalformedBatch(at - start);
+            }
+            uint256 sigAt = at + ORDER_FIXED_BYTES;
+            uint256 sigLen = ECDSA_SIG_BYTES;
+            if ((flags & FLAG_SIG_LENGTH) != 0) {
+                if (sigAt + 2 > end) revert MalformedBatch(sigAt - start);
+                assembly ("memory-safe") {
+                    sigLen := shr(240, calldataload(sigAt))
+                }
+                sigAt += 2;
+            }
+            if (sigAt + sigLen > end) revert MalformedBatch(sigAt - start);
+            uint256 word = (at - start) | ((sigAt - start) << 32) | (sigLen << 64);
+            assembly ("memory-safe") {
+                mstore(add(meta, shl(5, i)), word)
+            }
+            at = sigAt + sigLen;
+        }
+        if (end - at != nFills * FILL_BYTES) revert MalformedBatch(at - start);
+        fillsAt = at;
+    }
+
+    /// @dev One fill: validate and compute every effect into memory (no writes), then write each
+    ///      touched slot once and emit {Trade}. Returns 0 or the {SkipReason} of the first failed check.
+    function _fill(uint256 c, bytes calldata batch, uint256 at, uint256 index) internal returns (uint256 reason) {
+        reason = _checkFill(c, at);
+        if (reason != 0) return reason;
+        uint256 e;
+        assembly ("memory-safe") {
+            e := add(mload(add(c, 0xe0)), mul(mload(add(c, 0x200)), 0xc0))
+            mstore(add(c, 0x220), e)
+        }
+        if (_mload(e + 0xa0) == 0) _cacheSeries(c, e);
+        reason = _checkOrders(c, e);
+        if (reason != 0) return reason;
+        if (!_signatureOk(c, _mload(c + 0x100), batch)) return uint256(SkipReason.MakerBadSignature);
+        if (!_signatureOk(c, _mload(c + 0x120), batch)) return uint256(SkipReason.TakerBadSignature);
+        reason = _computeMoney(c, e);
+        if (reason != 0) return reason;
+        _apply(c, e, index);
+    }
+
+    /// @dev Reads the fill record at `at` and both orders, then the checks that need no state:
+    ///      indexes, amount bounds, series, sides, self-trade, price, fee caps, expiries.
+    function _checkFill(uint256 c, uint256 at) internal view returns (uint256 reason) {
+        assembly ("memory-safe") {
+            function load(s, c_, idx) {
+                let meta := mload(add(mload(add(c_, 0xa0)), shl(5, idx)))
+                let a := add(mload(add(c_, 0x40)), and(meta, 0xffffffff))
+                let w := calldataload(a)
+                let nonce := calldataload(add(a, 119))
+                mstore(s, idx)
+                mstore(add(s, 0x20), shr(96, w))
+                mstore(add(s, 0x40), and(shr(72, w), 1))
+                mstore(add(s, 0x60), shr(255, nonce))
+                mstore(add(s, 0x80), calldataload(add(a, 23)))
+                mstore(add(s, 0xa0), calldataload(add(a, 55)))
+                mstore(add(s, 0xc0), calldataload(add(a, 87)))
+                mstore(add(s, 0xe0), nonce)
+                mstore(add(s, 0x100), calldataload(add(a, 151)))
+                mstore(add(s, 0x120), and(shr(80, w), 0xffff))
+                mstore(add(s, 0x2a0), a)
+                mstore(add(s, 0x2c0), meta)
+            }
+            function check(c_, at_) -> r {
+                let w := calldataload(at_)
+                let mi := shr(240, w)
+                let ti := and(shr(224, w), 0xffff)
+                let amount := and(shr(96, w), 0xffffffffffffffffffffffffffffffff)
+                mstore(add(c_, 0x140), amount)
+                mstore(add(c_, 0x160), shr(128, calldataload(add(at_, 20))))
+                mstore(add(c_, 0x180), shr(128, calldataload(add(at_, 36))))
+                let n := mload(add(c_, 0x80))
+                if iszero(and(lt(mi, n), lt(ti, n))) {
+                    r := 23 // BadOrderIndex
+                    leave
+                }
+                let mk := mload(add(c_, 0x100))
+                let tk := mload(add(c_, 0x120))
+                load(mk, c_, mi)
+                load(tk, c_, ti)
+                if iszero(amount) {
+                    r := 1 // ZeroAmount
+                    leave
+                }
+                if or(gt(amount, 0x7fffffffffffffffffffffffffffffff), gt(mload(add(mk, 0x80)), 0xffffffffffffffffffffffffffffffff)) {
+                    r := 2 // AmountTooLarge
+                    leave
+                }
+                let ms := mload(add(mk, 0x120))
+                let table := mload(add(c_, 0x60))
+                let sid := calldataload(add(table, shl(5, ms)))
+                let ts := mload(add(tk, 0x120))
+                if iszero(eq(ms, ts)) {
+                    if iszero(eq(calldataload(add(table, shl(5, ts))), sid)) {
+                        r := 3 // SeriesMismatch
+                        leave
+                    }
+                }
+                let makerIsBuy := mload(add(mk, 0x40))
+                if eq(makerIsBuy, mload(add(tk, 0x40))) {
+                    r := 4 // SameSide
+                    leave
+                }
+                if eq(mload(add(mk, 0x20)), mload(add(tk, 0x20))) {
+                    r := 5 // SelfTrade
+                    leave
+                }
+                let mp := mload(add(mk, 0x80))
+                let tp := mload(add(tk, 0x80))
+                if or(and(makerIsBuy, lt(mp, tp)), and(iszero(makerIsBuy), lt(tp, mp))) {
+                    r := 6 // PriceNotCrossed
+                    leave
+                }
+                if gt(mload(add(c_, 0x160)), mload(add(mk, 0xc0))) {
+                    r := 7 // MakerFeeAboveCap
+                    leave
+                }
+                if gt(mload(add(c_, 0x180)), mload(add(tk, 0xc0))) {
+                    r := 8 // TakerFeeAboveCap
+                    leave
+                }
+                if gt(timestamp(), mload(add(mk, 0x100))) {
+                    r := 9 // MakerOrderExpired
+                    leave
+                }
+                if gt(timestamp(), mload(add(tk, 0x100))) {
+                    r := 10 // TakerOrderExpired
+                    leave
+                }
+                mstore(add(c_, 0x200), ms)
+                mstore(add(c_, 0x240), sid)
+            }
+            reason := check(c, at)
+        }
+    }
+
+    /// @dev Loads series cache entry `e` (for the current fill's series id) from the registry once per batch.
+    function _cacheSeries(uint256 c, uint256 e) internal view {
+        ISeriesRegistry.Series memory s = registry.seriesOf(bytes32(_mload(c + 0x240)));
+        uint256 unit = s.underlyingUnit == 0 ? 1 : s.underlyingUnit; // an unknown series is cached too
+        address underlying = s.underlying;
+        address quote = s.quote;
+        uint256 strike = s.strike;
+        uint256 expiry = s.expiry;
+        bool isCall = s.isCall;
+        assembly ("memory-safe") {
+            mstore(e, underlying)
+            mstore(add(e, 0x20), quote)
+            mstore(add(e, 0x40), strike)
+            mstore(add(e, 0x60), expiry)
+            mstore(add(e, 0x80), isCall)
+            mstore(add(e, 0xa0), unit)
+        }
+    }
+
+    /// @dev The checks that read state: series listed and unexpired, both digests (once per batch
+    ///      and order), then each order's own state: the signer's position word (kept for the money
+    ///      step), and for an ordinary order the nonce floor, the cancel bit and the filled amount,
+    ///      for a one-shot order its window and the amount filled in this batch.
+    function _checkOrders(uint256 c, uint256 e) internal view returns (uint256 reason) {
+        bytes32 typeHash = OrderLib.TYPE_HASH;
+        uint256 positionsSlot;
+        uint256 ordersSlot;
+        uint256 minNonceSlot;
+        assembly ("memory-safe") {
+            positionsSlot := _positions.slot
+            ordersSlot := _orders.slot
+            minNonceSlot := minNonce.slot
+        }
+        assembly ("memory-safe") {
+            function storeDigest(c_, s, th) {
+                let dp := add(mload(add(c_, 0xc0)), shl(5, mload(s)))
+                let h := mload(dp)
+                if iszero(h) {
+                    let p := mload(0x40)
+                    mstore(p, th)
+                    mstore(add(p, 0x20), mload(add(s, 0x20)))
+                    mstore(add(p, 0x40), calldataload(add(mload(add(c_, 0x60)), shl(5, mload(add(s, 0x120))))))
+                    mstore(add(p, 0x60), mload(add(s, 0x40)))
+                    calldatacopy(add(p, 0x80), add(mload(add(s, 0x2a0)), 23), 0xa0)
+                    let sh := keccak256(p, 0x120)
+                    mstore(p, shl(240, 0x1901))
+                    mstore(add(p, 0x02), mload(add(c_, 0x20)))
+                    mstore(add(p, 0x22), sh)
+                    h := keccak256(p, 0x42)
+                    mstore(dp, h)
+                }
+                mstore(add(s, 0x140), h)
+            }
+            // 0 ok, 1 nonce floor, else the maker-side reason (15 cancelled, 17 overfill, 24 spent)
+            function orderState(s, sid, amount, posBase, ordBase, nonceBase) -> r {
+                let acct := mload(add(s, 0x20))
+                mstore(0x00, acct)
+                mstore(0x20, posBase)
+                mstore(0x20, keccak256(0x00, 0x40))
+                mstore(0x00, sid)
+                let ps := keccak256(0x00, 0x40)
+                mstore(add(s, 0x1a0), ps)
+                let word := sload(ps)
+                mstore(add(s, 0x1c0), word)
+                let high := and(word, not(0xffffffffffffffffffffffffffffffff))
+                if iszero(mload(add(s, 0x60))) {
+                    mstore(add(s, 0x200), high)
+                    mstore(0x00, acct)
+                    mstore(0x20, nonceBase)
+                    if lt(mload(add(s, 0xe0)), sload(keccak256(0x00, 0x40))) {
+                        r := 1
+                        leave
+                    }
+                    mstore(0x00, acct)
+                    mstore(0x20, ordBase)
+                    mstore(0x20, keccak256(0x00, 0x40))
+                    mstore(0x00, mload(add(s, 0x140)))
+                    let os := keccak256(0x00, 0x40)
+                    mstore(add(s, 0x160), os)
+                    let st := sload(os)
+                    if and(st, shl(128, 1)) {
+                        r := 15 // OrderCancelled
+                        leave
+                    }
+                    st := add(st, amount) // st < 2**129, amount < 2**127
+                    if gt(st, mload(add(s, 0xa0))) {
+                        r := 17 // Overfill
+                        leave
+                    }
+                    mstore(add(s, 0x180), st)
+                    leave
+                }
+                let meta := mload(add(s, 0x2c0))
+                switch and(meta, shl(82, 1))
+                case 0 {
+                    // first fill of this one-shot order in this batch: spend its number (see _spend)
+                    let seq := and(mload(add(s, 0xe0)), 0xffffffffffffffff)
+                    let base := and(shr(128, word), 0xffffffffffffffff)
+                    let bits := shr(192, word)
+                    if lt(seq, base) {
+                        r := 24 // OrderSpent
+                        leave
+                    }
+                    let d := sub(seq, base)
+                    switch lt(d, 64)
+                    case 1 {
+                        if and(shr(d, bits), 1) {
+                            r := 24
+                            leave
+                        }
+                    }
+                    default {
+                        bits := shr(sub(d, 63), bits)
+                        base := sub(seq, 63)
+                        d := 63
+                    }
+                    bits := or(bits, shl(d, 1))
+                    mstore(add(s, 0x200), or(shl(128, base), shl(192, bits)))
+                }
+                default { mstore(add(s, 0x200), high) }
+                let filled := add(shr(128, meta), amount)
+                if gt(filled, mload(add(s, 0xa0))) {
+                    r := 17
+                    leave
+                }
+                mstore(add(s, 0x180), or(shl(82, 1), shl(128, filled)))
+            }
+            function bothOrders(c_, th, posBase, ordBase, nonceBase) -> r {
+                let mk := mload(add(c_, 0x100))
+                let tk := mload(add(c_, 0x120))
+                storeDigest(c_, mk, th)
+                storeDigest(c_, tk, th)
+                let sid := mload(add(c_, 0x240))
+                let amount := mload(add(c_, 0x140))
+                let rm := orderState(mk, sid, amount, posBase, ordBase, nonceBase)
+                let rt := 0
+                if iszero(rm) { rt := orderState(tk, sid, amount, posBase, ordBase, nonceBase) }
+                switch rm
+                case 0 {
+                    switch rt
+                    case 0 {}
+                    case 1 { r := 14 } // TakerNonceCancelled
+                    default { r := add(rt, 1) } // the taker-side code follows the maker-side one
+                }
+                case 1 { r := 13 } // MakerNonceCancelled
+                default { r := rm }
+            }
+            function checks(c_, e_, th, posBase, ordBase, nonceBase) -> r {
+                switch iszero(mload(e_))
+                case 1 { r := 11 } // UnknownSeries
+                default {
+                    switch lt(timestamp(), mload(add(e_, 0x60)))
+                    case 0 { r := 12 } // SeriesExpired
+                    default { r := bothOrders(c_, th, posBase, ordBase, nonceBase) }
+                }
+            }
+            reason := checks(c, e, typeHash, positionsSlot, ordersSlot, minNonceSlot)
+        }
+    }
+
+    /// @dev Whether the signature of side `s` is valid, checking each order at most once per batch
+    ///      (the verdict is kept in its meta word; nothing it depends on changes within a batch).
+    ///      Fast path: a 65-byte ECDSA signature by the account itself (same rules as OpenZeppelin's
+    ///      ECDSA: s in the lower half order, v 27 or 28, the zero address never matches); anything
+    ///      else (delegates, ERC-1271, rejections) goes through {_isValidSignature}.
+    function _signatureOk(uint256 c, uint256 s, bytes calldata batch) internal view returns (bool valid) {
+        uint256 metaPtr;
+        uint256 meta;
+        address account;
+        bytes32 digest;
+        assembly ("memory-safe") {
+            metaPtr := add(mload(add(c, 0xa0)), shl(5, mload(s)))
+            meta := mload(metaPtr)
+            account := mload(add(s, 0x20))
+            digest := mload(add(s, 0x140))
+        }
+        if (meta & META_VALID != 0) return true;
+        if (meta & META_INVALID != 0) return false;
+        uint256 sigAt = (meta >> 32) & 0xffffffff;
+        uint256 sigLen = (meta >> 64) & 0xffff;
+        if (sigLen == ECDSA_SIG_BYTES) {
+            uint256 start = _mload(c + 0x40);
+            assembly ("memory-safe") {
+                let sa := add(start, sigAt)
+                let sv := calldataload(add(sa, 0x20))
+                let v := byte(0, calldataload(add(sa, 0x40)))
+                if and(lt(sv, 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A1), or(eq(v, 27), eq(v, 28))) {
+                    let p := mload(0x40)
+                    mstore(p, digest)
+                    mstore(add(p, 0x20), v)
+                    mstore(add(p, 0x40), calldataload(sa))
+                    mstore(add(p, 0x60), sv)
+                    if staticcall(gas(), 1, p, 0x80, p, 0x20) {
+                        if eq(returndatasize(), 0x20) {
+                            valid := and(eq(mload(p), account), iszero(iszero(account)))
+                        }
+                    }
+                }
+            }
+        }
+        if (!valid) valid = _isValidSignature(account, digest, batch[sigAt:sigAt + sigLen]);
+        meta |= valid ? META_VALID : META_INVALID;
+        assembly ("memory-safe") {
+            mstore(metaPtr, meta)
+        }
+    }
+
+    /// @dev Premium, fees and both parties' new positions and balances (collateral moves between
+    ///      free and locked so that locked stays equal to required(position)). Returns 0 or a reason.
+    function _computeMoney(uint256 c, uint256 e) internal view returns (uint256 reason) {
+        uint256 balancesSlot;
+        assembly ("memory-safe") {
+            balancesSlot := _balances.slot
+        }
+        assembly ("memory-safe") {
+            // collateral required by a position: a short call locks one underlying unit per option,
+            // a short put the strike in quote per option (rounded up: in the vault's favour)
+            function required(e_, pos) -> q {
+                if slt(pos, 0) {
+                    q := sub(0, pos)
+                    if iszero(mload(add(e_, 0x80))) {
+                        let x := mul(mload(add(e_, 0x40)), q) // strike < 2**128, q < 2**128
+                        let unit := mload(add(e_, 0xa0))
+                        q := add(div(x, unit), iszero(iszero(mod(x, unit))))
+                    }
+                }
+            }
+            function balanceSlot(acct, asset, base) -> slot {
+                mstore(0x00, acct)
+                mstore(0x20, base)
+                mstore(0x20, keccak256(0x00, 0x40))
+                mstore(0x00, asset)
+                slot := keccak256(0x00, 0x40)
+            }
+            // 0 ok, 1 insufficient free balance, 2 a bound exceeded
+            function party(s, e_, amount, premium, fee, base) -> st {
+                let word := mload(add(s, 0x1c0))
+                let oldPos := signextend(15, word)
+                let buy := mload(add(s, 0x40))
+                let newPos := sub(oldPos, amount)
+                if buy { newPos := add(oldPos, amount) }
+                if or(sgt(newPos, 0x7fffffffffffffffffffffffffffffff), slt(newPos, sub(0, 0x7fffffffffffffffffffffffffffffff))) {
+                    st := 2
+                    leave
+                }
+                mstore(add(s, 0x1e0), or(and(newPos, 0xffffffffffffffffffffffffffffffff), mload(add(s, 0x200))))
+                let reqOld := required(e_, oldPos)
+                let reqNew := required(e_, newPos)
+                let acct := mload(add(s, 0x20))
+                let qs := balanceSlot(acct, mload(add(e_, 0x20)), base)
+                mstore(add(s, 0x220), qs)
+                let qb := sload(qs)
+                // all terms < 2**130: plain signed arithmetic cannot overflow
+                let qFree := sub(and(qb, 0xffffffffffffffffffffffffffffffff), fee)
+                switch buy
+                case 1 { qFree := sub(qFree, premium) }
+                default { qFree := add(qFree, premium) }
+                let qLocked := shr(128, qb)
+                mstore(add(s, 0x260), 0)
+                switch mload(add(e_, 0x80))
+                case 1 {
+                    if iszero(eq(reqNew, reqOld)) {
+                        let cs := balanceSlot(acct, mload(e_), base)
+                        let cb := sload(cs)
+                        let cFree := sub(add(and(cb, 0xffffffffffffffffffffffffffffffff), reqOld), reqNew)
+                        let cLocked := sub(add(shr(128, cb), reqNew), reqOld) // locked >= reqOld (vault invariant)
+                        if slt(cFree, 0) {
+                            st := 1
+                            leave
+                        }
+                        if or(gt(cFree, 0xffffffffffffffffffffffffffffffff), gt(cLocked, 0xffffffffffffffffffffffffffffffff)) {
+                            st := 2
+                            leave
+                        }
+                        mstore(add(s, 0x260), cs)
+                        mstore(add(s, 0x280), or(cFree, shl(128, cLocked)))
+                    }
+                }
+                default {
+                    qFree := sub(add(qFree, reqOld), reqNew)
+                    qLocked := sub(add(qLocked, reqNew), reqOld)
+                }
+                if slt(qFree, 0) {
+                    st := 1
+                    leave
+                }
+                if or(gt(qFree, 0xffffffffffffffffffffffffffffffff), gt(qLocked, 0xffffffffffffffffffffffffffffffff)) {
+                    st := 2
+                    leave
+                }
+                mstore(add(s, 0x240), or(qFree, shl(128, qLocked)))
+            }
+            function money(c_, e_, base) -> r {
+                let mk := mload(add(c_, 0x100))
+                let unit := mload(add(e_, 0xa0))
+                let amount := mload(add(c_, 0x140))
+                // price < 2**128 and amount < 2**127: no overflow. The maker set the price: the
+                // premium rounds in its favour (up when the taker pays, i.e. the maker sells).
+                let pa := mul(mload(add(mk, 0x80)), amount)
+                let premium := div(pa, unit)
+                if iszero(mload(add(mk, 0x40))) { premium := add(premium, iszero(iszero(mod(pa, unit)))) }
+                let mf := div(mul(mload(add(c_, 0x160)), amount), unit) // rates < 2**128
+                let tf := div(mul(mload(add(c_, 0x180)), amount), unit)
+                if or(gt(premium, 0xffffffffffffffffffffffffffffffff), or(gt(mf, 0xffffffffffffffffffffffffffffffff), gt(tf, 0xffffffffffffffffffffffffffffffff))) {
+                    r := 2 // AmountTooLarge
+                    leave
+                }
+                mstore(add(c_, 0x1a0), premium)
+                mstore(add(c_, 0x1c0), mf)
+                mstore(add(c_, 0x1e0), tf)
+                let st := party(mk, e_, amount, premium, mf, base)
+                if st {
+                    r := 2
+                    if eq(st, 1) { r := 21 } // MakerInsufficientFunds
+                    leave
+                }
+                st := party(mload(add(c_, 0x120)), e_, amount, premium, tf, base)
+                if st {
+                    r := 2
+                    if eq(st, 1) { r := 22 } // TakerInsufficientFunds
+                }
+            }
+            reason := money(c, e, balancesSlot)
+        }
+    }
+
+    /// @dev Writes what the checks computed (order states, positions, balances, fees) and emits {Trade}.
+    function _apply(uint256 c, uint256 e, uint256 index) internal {
+        uint256 feesSlot;
+        bytes32 topic = Trade.selector;
+        assembly ("memory-safe") {
+            feesSlot := accruedFees.slot
+        }
+        assembly ("memory-safe") {
+            function write(c_, s) {
+                switch mload(add(s, 0x60))
+                case 0 { sstore(mload(add(s, 0x160)), mload(add(s, 0x180))) }
+                default {
+                    let mp := add(mload(add(c_, 0xa0)), shl(5, mload(s)))
+                    mstore(mp, or(and(mload(mp), 0xffffffffffffffffffffffffffffffff), mload(add(s, 0x180))))
+                }
+                sstore(mload(add(s, 0x1a0)), mload(add(s, 0x1e0)))
+                sstore(mload(add(s, 0x220)), mload(add(s, 0x240)))
+                let cs := mload(add(s, 0x260))
+                if cs { sstore(cs, mload(add(s, 0x280))) }
+            }
+            let mk := mload(add(c, 0x100))
+            let tk := mload(add(c, 0x120))
+            write(c, mk)
+            write(c, tk)
+            let fees := add(mload(add(c, 0x1c0)), mload(add(c, 0x1e0)))
+            if fees {
+                mstore(0x00, mload(add(e, 0x20)))
+                mstore(0x20, feesSlot)
+                let fs := keccak256(0x00, 0x40)
+                sstore(fs, add(sload(fs), fees)) // each term < 2**129
+            }
+            let p := mload(0x40)
+            mstore(p, index)
+            mstore(add(p, 0x20), mload(add(c, 0x240)))
+            mstore(add(p, 0x40), mload(add(mk, 0x140)))
+            mstore(add(p, 0x60), mload(add(tk, 0x140)))
+            mstore(add(p, 0x80), mload(add(mk, 0x40)))
+            mstore(add(p, 0xa0), mload(add(c, 0x140)))
+            mstore(add(p, 0xc0), mload(add(mk, 0x80)))
+            mstore(add(p, 0xe0), mload(add(c, 0x1a0)))
+            mstore(add(p, 0x100), mload(add(c, 0x1c0)))
+            mstore(add(p, 0x120), mload(add(c, 0x1e0)))
+            log4(p, 0x140, topic, mload(c), mload(add(mk, 0x20)), mload(add(tk, 0x20)))
+        }
+    }
+
+    /// @dev The one-shot window (high 128 bits of a position word: base in bits 128..191, bitmap in
+    ///      bits 192..255, bit i = number base + i spent) after spending `seq`; `spent` if it already
+    ///      was (below the base or its bit set). The fill loop inlines the same rule.
+    function _spend(uint256 word, uint256 seq) internal pure returns (bool spent, uint256 windowBits) {
+        uint256 base = (word >> 128) & MASK_64;
+        uint256 bits = word >> 192;
+        if (seq < base) return (true, 0);
+        uint256 d = seq - base;
+        if (d < WINDOW) {
+            if ((bits >> d) & 1 != 0) return (true, 0);
         } else {
-            qFree += int256(reqOld) - int256(reqNew);
-            qLocked = qLocked + reqNew - reqOld;
+            bits = bits >> (d - (WINDOW - 1));
+            base = seq - (WINDOW - 1);
+            d = WINDOW - 1;
         }
-        if (qFree < 0) return 1;
-        if (uint256(qFree) > MASK_128 || qLocked > MASK_128) return 2;
-        p.quoteBalance = uint256(qFree) | (qLocked << 128);
-        return 0;
-    }
-
-    /// @dev Call collateral lives in the underlying balance: move `reqNew - reqOld` from free to locked.
-    function _moveCallCollateral(Party memory p, address underlying, uint256 reqOld, uint256 reqNew)
-        internal
-        view
-        returns (uint8)
-    {
-        uint256 slot = _slotOf(_balancesSlot(), p.account, _key(underlying));
-        uint256 cb = _sload(slot);
-        int256 cFree = int256(cb & MASK_128) + int256(reqOld) - int256(reqNew);
-        uint256 cLocked = (cb >> 128) + reqNew - reqOld; // locked >= reqOld (vault invariant)
-        if (cFree < 0) return 1;
-        if (uint256(cFree) > MASK_128 || cLocked > MASK_128) return 2;
-        p.collateralBalance = uint256(cFree) | (cLocked << 128);
-        p.collateralSlot = slot;
-        return 0;
-    }
-
-    /// @dev Writes the effects `_validate` computed: order states, positions, balances, fees.
-    function _apply(Ctx memory ctx) internal {
-        Exec memory e = ctx.e;
-        _sstore(e.makerStateSlot, e.makerFilled);
-        _sstore(e.takerStateSlot, e.takerFilled);
-        _writeParty(e.maker);
-        _writeParty(e.taker);
-        uint256 fees = e.makerFeeAmount + e.takerFeeAmount;
-        if (fees != 0) accruedFees[ctx.series.quote] += fees;
-    }
-
-    function _writeParty(Party memory p) internal {
-        _sstore(p.positionSlot, uint256(p.newPosition));
-        _sstore(p.quoteSlot, p.quoteBalance);
-        if (p.collateralSlot != 0) _sstore(p.collateralSlot, p.collateralBalance);
+        bits |= 1 << d;
+        windowBits = (base << 128) | (bits << 192);
     }
 
     // ------------------------------------------------------------------ storage slots
 
     /// @dev The slot of `m[a][k]` for a two-level mapping `m` stored at `base` (Solidity's layout:
-    ///      keccak256(k ‖ keccak256(a ‖ base))). A keccak256 output is never 0 in practice, which
-    ///      `Party.collateralSlot` uses as "untouched".
+    ///      keccak256(k ‖ keccak256(a ‖ base))).
     function _slotOf(uint256 base, address a, bytes32 k) internal pure returns (uint256 slot) {
         assembly ("memory-safe") {
             mstore(0x00, and(a, 0xffffffffffffffffffffffffffffffffffffffff))
@@ -380,26 +713,9 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         }
     }
 
-    /// @dev An address as a mapping key word.
-    function _key(address a) internal pure returns (bytes32) {
-        return bytes32(uint256(uint160(a)));
-    }
-
-    function _ordersSlot() internal pure returns (uint256 base) {
-        assembly ("memory-safe") {
-            base := _orders.slot
-        }
-    }
-
     function _positionsSlot() internal pure returns (uint256 base) {
         assembly ("memory-safe") {
             base := _positions.slot
-        }
-    }
-
-    function _balancesSlot() internal pure returns (uint256 base) {
-        assembly ("memory-safe") {
-            base := _balances.slot
         }
     }
 
@@ -415,41 +731,13 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         }
     }
 
-    function _emitTrade(Ctx memory ctx, uint256 index, OrderLib.Order calldata mk, uint256 amount) internal {
-        Exec memory e = ctx.e;
-        emit Trade(
-            ctx.seq,
-            e.maker.account,
-            e.taker.account,
-            index,
-            ctx.seriesId,
-            e.makerHash,
-            e.takerHash,
-            mk.isBuy,
-            amount,
-            mk.price,
-            e.premium,
-            e.makerFeeAmount,
-            e.takerFeeAmount
-        );
+    function _mload(uint256 ptr) internal pure returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := mload(ptr)
+        }
     }
 
     // ------------------------------------------------------------------ signatures
-
-    /// @dev Whether `sig` is valid for `digest` signed for `signer`, checking the order at `index`
-    ///      at most once per batch: the verdict (valid or not) is kept in `sigState[index]`. Nothing
-    ///      a verdict depends on (delegates, ERC-1271 code and state, the clock) changes within a batch.
-    function _verifyCached(uint256[] memory sigState, uint256 index, address signer, bytes32 digest, bytes calldata sig)
-        internal
-        view
-        returns (bool)
-    {
-        uint256 state = sigState[index];
-        if (state != SIG_UNCHECKED) return state == SIG_VALID;
-        bool valid = _isValidSignature(signer, digest, sig);
-        sigState[index] = valid ? SIG_VALID : SIG_INVALID;
-        return valid;
-    }
 
     /// @dev ECDSA by `maker` or by a live delegate (OpenZeppelin: high s and v outside {27, 28}
     ///      rejected, 65-byte signatures only), else ERC-1271 if `maker` has code.
@@ -496,10 +784,34 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
 
     /// @inheritdoc IExchange
     function cancelAllBelow(uint256 newMinNonce) external {
+        if (newMinNonce > ONE_SHOT_FLAG) revert NonceTooLarge(newMinNonce);
         uint256 current = minNonce[msg.sender];
         if (newMinNonce <= current) revert NonceNotIncreasing(current, newMinNonce);
         minNonce[msg.sender] = newMinNonce;
         emit NoncesCancelled(msg.sender, newMinNonce);
+    }
+
+    /// @inheritdoc IExchange
+    function cancelOneShot(bytes32 series, uint64[] calldata seqs) external {
+        _cancelOneShot(msg.sender, series, seqs);
+    }
+
+    /// @inheritdoc IExchange
+    function cancelOneShotFor(address maker, bytes32 series, uint64[] calldata seqs) external {
+        if (delegateExpiry[maker][msg.sender] <= block.timestamp) revert NotDelegate(maker, msg.sender);
+        _cancelOneShot(maker, series, seqs);
+    }
+
+    /// @dev Spends each of `seqs` in `maker`'s window on `series` (already spent: no change, still emitted).
+    function _cancelOneShot(address maker, bytes32 series, uint64[] calldata seqs) internal {
+        uint256 slot = _slotOf(_positionsSlot(), maker, series);
+        uint256 word = _sload(slot);
+        for (uint256 i; i < seqs.length; ++i) {
+            (bool spent, uint256 windowBits) = _spend(word, seqs[i]);
+            if (!spent) word = (word & MASK_128) | windowBits;
+            emit OneShotCancelled(maker, series, seqs[i], msg.sender);
+        }
+        _sstore(slot, word);
     }
 
     /// @inheritdoc IExchange
@@ -534,6 +846,17 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     function orderState(address maker, bytes32 orderHash) external view returns (uint256 filled, bool cancelled) {
         uint256 state = _orders[maker][orderHash];
         return (state & MASK_128, state & CANCELLED_BIT != 0);
+    }
+
+    /// @inheritdoc IExchange
+    function oneShotWindow(address account, bytes32 series) external view returns (uint64 base, uint64 bits) {
+        uint256 word = _positions[account][series];
+        return (uint64(word >> 128), uint64(word >> 192));
+    }
+
+    /// @inheritdoc IExchange
+    function isOneShotSpent(address account, bytes32 series, uint64 seq) external view returns (bool spent) {
+        (spent,) = _spend(_positions[account][series], seq);
     }
 
     /// @inheritdoc IExchange

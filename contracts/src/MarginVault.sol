@@ -27,8 +27,9 @@ abstract contract MarginVault is IMarginVault, AccessControlDefaultAdminRules, R
 
     /// @dev account => asset => free | locked << 128.
     mapping(address account => mapping(address asset => uint256)) internal _balances;
-    /// @dev account => series => signed position.
-    mapping(address account => mapping(bytes32 series => int256)) internal _positions;
+    /// @dev account => series => signed int128 position in the low 128 bits (two's complement); the
+    ///      high 128 bits hold the account's one-shot order window on the series (see {Exchange}).
+    mapping(address account => mapping(bytes32 series => uint256)) internal _positions;
     /// @inheritdoc IMarginVault
     mapping(address asset => uint256) public accruedFees;
     /// @inheritdoc IMarginVault
@@ -86,7 +87,8 @@ abstract contract MarginVault is IMarginVault, AccessControlDefaultAdminRules, R
 
     /// @dev Settles one position: checks, then writes (position, balance, settlement balance), then event.
     function _settleOne(address account, bytes32 id) internal {
-        int256 position = _positions[account][id];
+        uint256 word = _positions[account][id];
+        int256 position = int256(int128(uint128(word)));
         if (position == 0) return; // flat or already settled: idempotent
         ISeriesRegistry.Series memory s = registry.seriesOf(id);
         if (s.underlying == address(0)) revert UnknownSeries(id);
@@ -110,7 +112,7 @@ abstract contract MarginVault is IMarginVault, AccessControlDefaultAdminRules, R
         }
         free += payout;
         if (free > MASK_128) revert BalanceOverflow(account, asset);
-        _positions[account][id] = 0;
+        _positions[account][id] = word & ~MASK_128; // the one-shot window stays
         settledPosition[id] += position;
         _balances[account][asset] = free | (locked << 128);
         emit Settled(account, id, position, spot, payout, owed);
@@ -141,7 +143,7 @@ abstract contract MarginVault is IMarginVault, AccessControlDefaultAdminRules, R
 
     /// @inheritdoc IMarginVault
     function positionOf(address account, bytes32 seriesId) external view returns (int256) {
-        return _positions[account][seriesId];
+        return int256(int128(uint128(_positions[account][seriesId])));
     }
 
     /// @inheritdoc IMarginVault

@@ -9,28 +9,12 @@ import {OrderLib} from "../libraries/OrderLib.sol";
 /// @dev Roles: OPERATOR_ROLE submits batches, PAUSER_ROLE pauses {settleBatch}, DEFAULT_ADMIN_ROLE
 ///      (two-step transfer) grants roles and sets the fee recipient.
 interface IExchange {
-    /// @notice A signed order as `settleBatch` carries it: once per batch, however many fills use it.
-    /// @param order The EIP-712 order.
-    /// @param signature 65-byte ECDSA (r ‖ s ‖ v) by the order's maker or a live delegate, or ERC-1271 bytes.
-    struct SignedOrder {
-        OrderLib.Order order;
-        bytes signature;
-    }
-
-    /// @notice One fill: `amount` options between a resting maker order and a taker order, at the
-    ///         maker's price. Both orders are referenced by their index in the batch's `orders`.
-    /// @param makerOrder Index in `orders` of the maker order (its price is the execution price).
-    /// @param takerOrder Index in `orders` of the taker order.
-    /// @param amount Options in underlying base units, 0 < amount < 2**127.
-    /// @param makerFee Fee per whole option charged to the maker, quote base units, <= maker.maxFee.
-    /// @param takerFee Fee per whole option charged to the taker, quote base units, <= taker.maxFee.
-    struct Fill {
-        uint256 makerOrder;
-        uint256 takerOrder;
-        uint256 amount;
-        uint256 makerFee;
-        uint256 takerFee;
-    }
+    /// @dev `settleBatch` takes one packed `batch` (big-endian, no padding; docs/PROTOCOL.md):
+    ///      header nSeries u16 | nOrders u16 | nFills u16; nSeries × bytes32 series ids; nOrders ×
+    ///      order (maker 20 | seriesIndex u16 | flags u8 | price, amount, maxFee, nonce, expiry 32
+    ///      each | signature: 65 bytes r‖s‖v, or with flag bit 1 a u16 length and that many bytes);
+    ///      nFills × fill (makerOrder u16 | takerOrder u16 | amount, makerFee, takerFee u128 each).
+    ///      Flag bit 0 is isBuy. Fees are per whole option in quote base units, within each order's cap.
 
     /// @notice Fill `index` of batch `seq` executed.
     /// @param maker The maker order's signer account; `taker` likewise.
@@ -66,6 +50,8 @@ interface IExchange {
     event DelegateSet(address indexed maker, address indexed key, uint256 expiry);
     /// @notice `maker` revoked `key`.
     event DelegateRevoked(address indexed maker, address indexed key);
+    /// @notice `maker`'s one-shot order number `seq` on `series` is spent without filling (by `by`).
+    event OneShotCancelled(address indexed maker, bytes32 indexed series, uint64 seq, address by);
 
     /// @notice `seq` is not `expected` (= last applied seq + 1).
     error BadSequence(uint64 expected, uint64 seq);
@@ -77,6 +63,11 @@ interface IExchange {
     error InvalidDelegateExpiry(uint256 expiry, uint256 nowTs);
     /// @notice `caller` is not a live delegate of `maker`.
     error NotDelegate(address maker, address caller);
+    /// @notice The nonce floor cannot reach the one-shot range (nonce bit 255): at most 2**255.
+    error NonceTooLarge(uint256 minNonce);
+    /// @notice The packed batch does not parse at byte `offset` (truncated, trailing bytes, a series
+    ///         index out of range or unknown flag bits). The operator built it; nothing changes.
+    error MalformedBatch(uint256 offset);
 
     /// @notice Why a fill was skipped (the first failing check, in this order). Numeric values are
     ///         stable and listed in docs/PROTOCOL.md.
@@ -104,14 +95,17 @@ interface IExchange {
         TakerBadSignature, // 20
         MakerInsufficientFunds, // 21: free balance cannot cover premium, fee and collateral
         TakerInsufficientFunds, // 22
-        BadOrderIndex // 23: makerOrder or takerOrder is not an index of `orders` (checked first)
+        BadOrderIndex, // 23: makerOrder or takerOrder is not an order index of the batch (checked first)
+        MakerOrderSpent, // 24: a one-shot order already filled in an earlier batch, cancelled or slid out
+        TakerOrderSpent // 25
     }
 
     /// @notice Applies batch `seq` (must be exactly lastSeq + 1). Each fill is validated and either
     ///         executed (event {Trade}) or skipped (event {FillSkipped}); a bad fill never reverts the
-    ///         batch. `orders` lists each signed order the fills use once; its digest is computed and
+    ///         batch. The batch lists each signed order the fills use once; its digest is computed and
     ///         its signature verified at most once per batch. Only OPERATOR_ROLE, not while paused.
-    function settleBatch(uint64 seq, SignedOrder[] calldata orders, Fill[] calldata fills) external;
+    ///         Reverts {MalformedBatch} if `batch` does not parse.
+    function settleBatch(uint64 seq, bytes calldata batch) external;
 
     /// @notice Cancels the caller's orders by EIP-712 digest.
     function cancelOrders(bytes32[] calldata orderHashes) external;
@@ -119,8 +113,15 @@ interface IExchange {
     /// @notice Cancels `maker`'s orders by digest; the caller must be a live delegate of `maker`.
     function cancelOrdersFor(address maker, bytes32[] calldata orderHashes) external;
 
-    /// @notice Cancels every caller order with nonce < `newMinNonce`; the floor must grow.
+    /// @notice Cancels every caller order with nonce < `newMinNonce`; the floor must grow and stays
+    ///         at most 2**255, so one-shot orders (nonce bit 255 set) are never below it.
     function cancelAllBelow(uint256 newMinNonce) external;
+
+    /// @notice Spends the caller's one-shot order numbers `seqs` on `series` (they can no longer fill).
+    function cancelOneShot(bytes32 series, uint64[] calldata seqs) external;
+
+    /// @notice {cancelOneShot} for `maker`; the caller must be a live delegate of `maker`.
+    function cancelOneShotFor(address maker, bytes32 series, uint64[] calldata seqs) external;
 
     /// @notice Authorizes `key` to sign orders (and cancel) for the caller while block.timestamp < expiry.
     function setDelegate(address key, uint256 expiry) external;
@@ -138,6 +139,13 @@ interface IExchange {
 
     /// @notice Options already filled of `maker`'s order `orderHash`, and whether it was cancelled by hash.
     function orderState(address maker, bytes32 orderHash) external view returns (uint256 filled, bool cancelled);
+
+    /// @notice The one-shot window of `account` on `series`: numbers below `base` are spent, and
+    ///         number `base + i` (i < 64) is spent if bit i of `bits` is set.
+    function oneShotWindow(address account, bytes32 series) external view returns (uint64 base, uint64 bits);
+
+    /// @notice Whether `account`'s one-shot order number `seq` on `series` is spent.
+    function isOneShotSpent(address account, bytes32 series, uint64 seq) external view returns (bool);
 
     /// @notice Orders of `maker` with nonce below this are cancelled.
     function minNonce(address maker) external view returns (uint256);

@@ -70,6 +70,34 @@ library OrderLib {
         }
     }
 
+    /// @notice The EIP-712 struct hash of an order given field by field (the packed batch carries
+    ///         no ABI-laid-out struct), hashed in scratch memory past the free pointer.
+    function structHashOf(
+        address maker,
+        bytes32 series,
+        bool isBuy,
+        uint256 price,
+        uint256 amount,
+        uint256 maxFee,
+        uint256 nonce,
+        uint256 expiry
+    ) internal pure returns (bytes32 h) {
+        bytes32 typeHash = TYPE_HASH;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            mstore(add(ptr, 0x20), and(maker, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(ptr, 0x40), series)
+            mstore(add(ptr, 0x60), iszero(iszero(isBuy)))
+            mstore(add(ptr, 0x80), price)
+            mstore(add(ptr, 0xa0), amount)
+            mstore(add(ptr, 0xc0), maxFee)
+            mstore(add(ptr, 0xe0), nonce)
+            mstore(add(ptr, 0x100), expiry)
+            h := keccak256(ptr, 0x120)
+        }
+    }
+
     /// @notice The EIP-712 domain separator for `chainId` and `verifyingContract`.
     function domainSeparator(uint256 chainId, address verifyingContract) internal pure returns (bytes32) {
         return keccak256(

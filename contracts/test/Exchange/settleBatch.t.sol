@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {TestFill} from "../utils/Batches.sol";
+import {Batches, BatchFill, SignedOrder, TestFill} from "../utils/Batches.sol";
 import {StrikebookTest} from "../utils/StrikebookTest.sol";
 import {IExchange} from "../../src/interfaces/IExchange.sol";
 import {OrderLib} from "../../src/libraries/OrderLib.sol";
@@ -100,13 +100,13 @@ contract ExchangeSettleBatchTest is StrikebookTest {
 
     function test_skip_BadOrderIndex_and_the_batch_goes_on() public {
         TestFill memory f = _standardCallFill(ONE);
-        IExchange.SignedOrder[] memory orders = new IExchange.SignedOrder[](2);
-        orders[0] = IExchange.SignedOrder(f.maker, f.makerSignature);
-        orders[1] = IExchange.SignedOrder(f.taker, f.takerSignature);
-        IExchange.Fill[] memory fills = new IExchange.Fill[](3);
-        fills[0] = IExchange.Fill(2, 1, ONE, 0, 0); // one past the end
-        fills[1] = IExchange.Fill(0, type(uint256).max, ONE, 0, 0);
-        fills[2] = IExchange.Fill(0, 1, ONE, 0, 0);
+        SignedOrder[] memory orders = new SignedOrder[](2);
+        orders[0] = SignedOrder(f.maker, f.makerSignature);
+        orders[1] = SignedOrder(f.taker, f.takerSignature);
+        BatchFill[] memory fills = new BatchFill[](3);
+        fills[0] = BatchFill(2, 1, ONE, 0, 0); // one past the end
+        fills[1] = BatchFill(0, type(uint256).max, ONE, 0, 0);
+        fills[2] = BatchFill(0, 1, ONE, 0, 0);
         vm.expectEmit(true, false, false, true, address(exchange));
         emit IExchange.FillSkipped(1, 0, uint8(IExchange.SkipReason.BadOrderIndex));
         vm.expectEmit(true, false, false, true, address(exchange));
@@ -114,7 +114,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
         vm.expectEmit(true, false, false, true, address(exchange));
         emit IExchange.BatchSettled(1, 1, 2);
         vm.prank(operator);
-        exchange.settleBatch(1, orders, fills);
+        exchange.settleBatch(1, Batches.pack(orders, fills));
         assertEq(exchange.positionOf(bob, callId), int256(ONE));
     }
 
@@ -123,18 +123,18 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     function test_an_order_listed_twice_never_overfills() public {
         TestFill memory f = _standardCallFill(ONE);
         OrderLib.Order memory tk2 = _order(bob, callId, true, 110e6, 10 * ONE, 2);
-        IExchange.SignedOrder[] memory orders = new IExchange.SignedOrder[](4);
-        orders[0] = IExchange.SignedOrder(f.maker, f.makerSignature);
-        orders[1] = IExchange.SignedOrder(f.taker, f.takerSignature);
-        orders[2] = IExchange.SignedOrder(f.maker, f.makerSignature);
-        orders[3] = IExchange.SignedOrder(tk2, _sign(bobKey, tk2));
-        IExchange.Fill[] memory fills = new IExchange.Fill[](2);
-        fills[0] = IExchange.Fill(0, 1, 6 * ONE, 0, 0);
-        fills[1] = IExchange.Fill(2, 3, 6 * ONE, 0, 0);
+        SignedOrder[] memory orders = new SignedOrder[](4);
+        orders[0] = SignedOrder(f.maker, f.makerSignature);
+        orders[1] = SignedOrder(f.taker, f.takerSignature);
+        orders[2] = SignedOrder(f.maker, f.makerSignature);
+        orders[3] = SignedOrder(tk2, _sign(bobKey, tk2));
+        BatchFill[] memory fills = new BatchFill[](2);
+        fills[0] = BatchFill(0, 1, 6 * ONE, 0, 0);
+        fills[1] = BatchFill(2, 3, 6 * ONE, 0, 0);
         vm.expectEmit(true, false, false, true, address(exchange));
         emit IExchange.FillSkipped(1, 1, uint8(IExchange.SkipReason.MakerOverfill));
         vm.prank(operator);
-        exchange.settleBatch(1, orders, fills);
+        exchange.settleBatch(1, Batches.pack(orders, fills));
         (uint256 filled,) = exchange.orderState(alice, _digest(f.maker));
         assertEq(filled, 6 * ONE);
     }
@@ -143,14 +143,14 @@ contract ExchangeSettleBatchTest is StrikebookTest {
     ///      that uses it, and the same order with a good signature at another index still fills.
     function test_a_bad_signature_entry_skips_every_fill_that_uses_it() public {
         TestFill memory f = _standardCallFill(ONE);
-        IExchange.SignedOrder[] memory orders = new IExchange.SignedOrder[](3);
-        orders[0] = IExchange.SignedOrder(f.maker, f.takerSignature); // signed by bob, not alice
-        orders[1] = IExchange.SignedOrder(f.taker, f.takerSignature);
-        orders[2] = IExchange.SignedOrder(f.maker, f.makerSignature);
-        IExchange.Fill[] memory fills = new IExchange.Fill[](3);
-        fills[0] = IExchange.Fill(0, 1, ONE, 0, 0);
-        fills[1] = IExchange.Fill(0, 1, ONE, 0, 0);
-        fills[2] = IExchange.Fill(2, 1, ONE, 0, 0);
+        SignedOrder[] memory orders = new SignedOrder[](3);
+        orders[0] = SignedOrder(f.maker, f.takerSignature); // signed by bob, not alice
+        orders[1] = SignedOrder(f.taker, f.takerSignature);
+        orders[2] = SignedOrder(f.maker, f.makerSignature);
+        BatchFill[] memory fills = new BatchFill[](3);
+        fills[0] = BatchFill(0, 1, ONE, 0, 0);
+        fills[1] = BatchFill(0, 1, ONE, 0, 0);
+        fills[2] = BatchFill(2, 1, ONE, 0, 0);
         vm.expectEmit(true, false, false, true, address(exchange));
         emit IExchange.FillSkipped(1, 0, uint8(IExchange.SkipReason.MakerBadSignature));
         vm.expectEmit(true, false, false, true, address(exchange));
@@ -158,7 +158,7 @@ contract ExchangeSettleBatchTest is StrikebookTest {
         vm.expectEmit(true, false, false, true, address(exchange));
         emit IExchange.BatchSettled(1, 1, 2);
         vm.prank(operator);
-        exchange.settleBatch(1, orders, fills);
+        exchange.settleBatch(1, Batches.pack(orders, fills));
         assertEq(exchange.positionOf(bob, callId), int256(ONE));
     }
 

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {console2} from "forge-std/console2.sol";
 import {StrikebookTest} from "../utils/StrikebookTest.sol";
+import {Batches, BatchFill, SignedOrder} from "../utils/Batches.sol";
 import {IExchange} from "../../src/interfaces/IExchange.sol";
 import {OrderLib} from "../../src/libraries/OrderLib.sol";
 
@@ -13,9 +14,10 @@ import {OrderLib} from "../../src/libraries/OrderLib.sol";
 contract GasPerFillTest is StrikebookTest {
     uint256 internal constant MAKERS = 5;
     uint256 internal constant FILLS = 100;
+    uint256 internal constant ONE_SHOT = 1 << 255;
 
-    IExchange.SignedOrder[] internal orders; // 5 maker orders, then the 100 taker orders
-    IExchange.Fill[] internal fills;
+    SignedOrder[] internal orders; // 5 maker orders, then the 100 taker orders
+    BatchFill[] internal fills;
     uint256[] internal takerKeys;
 
     function setUp() public override {
@@ -25,15 +27,15 @@ contract GasPerFillTest is StrikebookTest {
             _fund(maker, weth, 1_000 * ONE);
             _fund(maker, usdc, 1_000_000e6);
             OrderLib.Order memory mk = _order(maker, callId, false, 100e6, 1_000 * ONE, 1);
-            orders.push(IExchange.SignedOrder(mk, _sign(key, mk)));
+            orders.push(SignedOrder(mk, _sign(key, mk)));
         }
         for (uint256 t; t < FILLS; ++t) {
             (address taker, uint256 key) = makeAddrAndKey(string.concat("taker", vm.toString(t)));
             _fund(taker, usdc, 10_000e6);
             takerKeys.push(key);
-            OrderLib.Order memory tk = _order(taker, callId, true, 105e6, ONE, 1);
-            orders.push(IExchange.SignedOrder(tk, _sign(key, tk)));
-            fills.push(IExchange.Fill(t % MAKERS, MAKERS + t, ONE, 1e6, 2e6));
+            OrderLib.Order memory tk = _order(taker, callId, true, 105e6, ONE, ONE_SHOT | 1); // an IOC taker: one-shot
+            orders.push(SignedOrder(tk, _sign(key, tk)));
+            fills.push(BatchFill(t % MAKERS, MAKERS + t, ONE, 1e6, 2e6));
         }
     }
 
@@ -41,22 +43,22 @@ contract GasPerFillTest is StrikebookTest {
     ///      hashing and signature checks, no writes and no Trade events. The difference to the
     ///      executed batch is what writing state and emitting Trade cost.
     function test_gas_validation_only_100_fills() public {
-        IExchange.SignedOrder[] memory os = orders;
-        IExchange.Fill[] memory batch = fills;
+        SignedOrder[] memory os = orders;
+        BatchFill[] memory batch = fills;
         for (uint256 i; i < FILLS; ++i) {
             batch[i].amount = 200 * ONE; // 20,000 USDC of premium: more than any taker has
             os[MAKERS + i].order.amount = 200 * ONE;
             os[MAKERS + i].signature = _sign(takerKeys[i], os[MAKERS + i].order);
         }
-        uint256 execution = _execute(abi.encodeCall(IExchange.settleBatch, (1, os, batch)));
+        uint256 execution = _execute(abi.encodeCall(IExchange.settleBatch, (1, Batches.pack(os, batch))));
         console2.log("validation-only execution gas per fill", execution / FILLS);
         vm.snapshotValue("settleBatch_100_fills_validation_only_execution_gas_per_fill", execution / FILLS);
     }
 
     function test_gas_per_fill_100_fills_5_makers_100_new_takers() public {
-        IExchange.SignedOrder[] memory os = orders;
-        IExchange.Fill[] memory batch = fills;
-        bytes memory data = abi.encodeCall(IExchange.settleBatch, (1, os, batch));
+        SignedOrder[] memory os = orders;
+        BatchFill[] memory batch = fills;
+        bytes memory data = abi.encodeCall(IExchange.settleBatch, (1, Batches.pack(os, batch)));
         uint256 calldataGas;
         for (uint256 i; i < data.length; ++i) {
             calldataGas += data[i] == 0 ? 4 : 16;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Batches, TestFill} from "../utils/Batches.sol";
+import {Batches, BatchFill, SignedOrder, TestFill} from "../utils/Batches.sol";
 import {Cheats} from "../utils/Cheats.sol";
 import {Exchange} from "../../src/Exchange.sol";
 import {IExchange} from "../../src/interfaces/IExchange.sol";
@@ -46,7 +46,16 @@ contract Handler {
     uint256 public ghostSkips;
     bool public ghostReplayAccepted;
     bool public ghostDeadOrderFilled;
+    /// @dev Options filled per order digest, summed from Trade events (the only record of a
+    ///      one-shot order's fills), and the batch of a one-shot order's first fill.
+    mapping(bytes32 orderHash => uint256) public ghostFilled;
+    mapping(bytes32 orderHash => uint64) internal ghostFirstBatch;
+    bool public ghostOneShotInTwoBatches;
+    mapping(bytes32 orderHash => bool) public isOneShot;
+    mapping(address actor => uint64) internal nextOneShot;
     mapping(address actor => uint256) internal nextNonce;
+    uint256 internal constant ONE_SHOT = 1 << 255;
+    bool internal nextIsOneShot;
     mapping(bytes32 => uint256) public calls;
 
     constructor(
@@ -131,6 +140,8 @@ contract Handler {
         internal
         returns (uint256 idx)
     {
+        bool oneShotNext = nextIsOneShot;
+        nextIsOneShot = false;
         address a = actors[actorIdx];
         Tracked storage t = orders.push();
         t.order = OrderLib.Order({
@@ -140,11 +151,12 @@ contract Handler {
             price: price,
             amount: amount,
             maxFee: 2e6,
-            nonce: exchange.minNonce(a) + nextNonce[a]++,
+            nonce: oneShotNext ? ONE_SHOT | nextOneShot[a]++ : exchange.minNonce(a) + nextNonce[a]++,
             expiry: expiry
         });
         t.key = keys[actorIdx];
         _signTracked(t);
+        if (oneShotNext) isOneShot[t.hash] = true;
         return orders.length - 1;
     }
 
@@ -166,16 +178,16 @@ contract Handler {
         }
         Dead[] memory dead = _deadOrders(fills);
         uint64 seq = exchange.lastSeq() + 1;
-        (IExchange.SignedOrder[] memory encOrders, IExchange.Fill[] memory encFills) = Batches.encode(fills);
+        (SignedOrder[] memory encOrders, BatchFill[] memory encFills) = Batches.encode(fills);
         // Sometimes the last fill points past the end of `orders`: skipped (BadOrderIndex), never a revert.
         if (seed % 8 == 0) encFills[n - 1].takerOrder = encOrders.length + (seed >> 240);
         vm.recordLogs();
-        exchange.settleBatch(seq, encOrders, encFills);
+        exchange.settleBatch(seq, Batches.pack(encOrders, encFills));
         ghostBatches++;
-        _countLogs();
+        _countLogs(seq);
         _checkDead(dead);
         // A resubmission of the same seq must never apply.
-        try exchange.settleBatch(seq, encOrders, encFills) {
+        try exchange.settleBatch(seq, Batches.pack(encOrders, encFills)) {
             ghostReplayAccepted = true;
         } catch {}
     }
@@ -184,6 +196,7 @@ contract Handler {
         address maker;
         bytes32 hash;
         uint256 filled;
+        bool oneShot;
     }
 
     /// @dev The orders that must not fill: cancelled by hash or nonce, or expired, right now.
@@ -197,27 +210,47 @@ contract Handler {
 
     function _deadness(OrderLib.Order memory o) internal view returns (Dead memory d) {
         bytes32 h = exchange.hashOrder(o);
+        if (o.nonce >= ONE_SHOT) {
+            if (exchange.isOneShotSpent(o.maker, o.series, uint64(o.nonce)) || block.timestamp > o.expiry) {
+                d = Dead(o.maker, h, ghostFilled[h], true);
+            }
+            return d;
+        }
         (uint256 filled, bool cancelled) = exchange.orderState(o.maker, h);
         if (cancelled || o.nonce < exchange.minNonce(o.maker) || block.timestamp > o.expiry) {
-            d = Dead(o.maker, h, filled);
+            d = Dead(o.maker, h, filled, false);
         }
     }
 
     function _checkDead(Dead[] memory dead) internal {
         for (uint256 i; i < dead.length; ++i) {
             if (dead[i].hash == bytes32(0)) continue;
-            (uint256 filled,) = exchange.orderState(dead[i].maker, dead[i].hash);
+            uint256 filled = ghostFilled[dead[i].hash];
+            if (!dead[i].oneShot) (filled,) = exchange.orderState(dead[i].maker, dead[i].hash);
             if (filled != dead[i].filled) ghostDeadOrderFilled = true;
         }
     }
 
-    function _countLogs() internal {
+    function _countLogs(uint64 seq) internal {
         Cheats.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].topics.length == 0) continue;
-            if (logs[i].topics[0] == IExchange.Trade.selector) ghostTrades++;
-            else if (logs[i].topics[0] == IExchange.FillSkipped.selector) ghostSkips++;
+            if (logs[i].topics[0] == IExchange.Trade.selector) {
+                ghostTrades++;
+                (,, bytes32 mh, bytes32 th,, uint256 amount) =
+                    abi.decode(logs[i].data, (uint256, bytes32, bytes32, bytes32, bool, uint256));
+                _recordFill(mh, amount, seq);
+                _recordFill(th, amount, seq);
+            } else if (logs[i].topics[0] == IExchange.FillSkipped.selector) {
+                ghostSkips++;
+            }
         }
+    }
+
+    function _recordFill(bytes32 h, uint256 amount, uint64 seq) internal {
+        if (ghostFilled[h] == 0) ghostFirstBatch[h] = seq;
+        else if (isOneShot[h] && ghostFirstBatch[h] != seq) ghostOneShotInTwoBatches = true;
+        ghostFilled[h] += amount;
     }
 
     function _makeFill(uint256 seed) internal returns (TestFill memory f) {
@@ -256,7 +289,9 @@ contract Handler {
         uint256 price = _bound(seed >> 24, 0, 300e6);
         size = _bound(seed >> 64, 1, 5 * ONE);
         uint256 expiry = ghostNow + _bound(seed >> 96, 0, 3 days);
+        nextIsOneShot = (seed >> 18) & 3 == 0; // now and then a one-shot maker order
         makerIdx = _newOrder(mi, series, makerBuys, price, size, expiry);
+        nextIsOneShot = (seed >> 20) & 1 == 1; // half the takers are one-shot (IOC)
         takerIdx = _newOrder(ti, series, !makerBuys, makerBuys ? price / 2 : price + 1e6, size, expiry);
     }
 
@@ -277,6 +312,16 @@ contract Handler {
         vm.prank(a);
         exchange.cancelAllBelow(floor);
         if (nextNonce[a] >= floor - exchange.minNonce(a)) nextNonce[a] = 0;
+    }
+
+    function cancelOneShot(uint256 orderSeed) external tick("cancelOneShot") {
+        if (orders.length == 0) return;
+        Tracked storage t = orders[orderSeed % orders.length];
+        if (t.order.nonce < ONE_SHOT) return;
+        uint64[] memory seqs = new uint64[](1);
+        seqs[0] = uint64(t.order.nonce);
+        vm.prank(t.order.maker);
+        exchange.cancelOneShot(t.order.series, seqs);
     }
 
     // ------------------------------------------------------------------ time, oracle, expiry

@@ -28,7 +28,7 @@ contract StrikebookInvariantTest is StrikebookTest {
             handler.deposit(i, false, 200_000e6);
         }
 
-        bytes4[] memory selectors = new bytes4[](10);
+        bytes4[] memory selectors = new bytes4[](11);
         selectors[0] = Handler.deposit.selector;
         selectors[1] = Handler.withdraw.selector;
         selectors[2] = Handler.settleBatch.selector;
@@ -39,6 +39,7 @@ contract StrikebookInvariantTest is StrikebookTest {
         selectors[7] = Handler.reportPrice.selector;
         selectors[8] = Handler.settle.selector;
         selectors[9] = Handler.collectFees.selector;
+        selectors[10] = Handler.cancelOneShot.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
@@ -87,7 +88,9 @@ contract StrikebookInvariantTest is StrikebookTest {
         for (uint256 i; i < n; ++i) {
             (OrderLib.Order memory o, bytes32 h) = handler.orderAt(i);
             (uint256 filled,) = exchange.orderState(o.maker, h);
+            if (handler.isOneShot(h)) filled = handler.ghostFilled(h); // no per-order slot
             assertLe(filled, o.amount, "overfilled");
+            assertLe(handler.ghostFilled(h), o.amount, "overfilled (events)");
         }
     }
 
@@ -104,7 +107,8 @@ contract StrikebookInvariantTest is StrikebookTest {
 
     /// @dev 5. A cancelled or expired order never fills.
     function invariant_dead_orders_never_fill() public view {
-        assertFalse(handler.ghostDeadOrderFilled(), "a cancelled or expired order filled");
+        assertFalse(handler.ghostDeadOrderFilled(), "a cancelled, spent or expired order filled");
+        assertFalse(handler.ghostOneShotInTwoBatches(), "a one-shot order filled in two batches");
     }
 
     /// @dev 6. No seq applies twice: lastSeq counts the applied batches and no replay was accepted.

@@ -150,8 +150,7 @@ abstract contract StrikebookTest is Test {
 
     /// @dev Calls `settleBatch(seq, ...)` with `fills` encoded as (orders, fills).
     function _settleBatch(uint64 seq, TestFill[] memory fills) internal {
-        (IExchange.SignedOrder[] memory o, IExchange.Fill[] memory f) = Batches.encode(fills);
-        exchange.settleBatch(seq, o, f);
+        exchange.settleBatch(seq, Batches.packFills(fills));
     }
 
     /// @dev Submits `fills` as the next batch.
