@@ -18,9 +18,10 @@ import {OptionMath} from "./libraries/OptionMath.sol";
 /// @notice Strikebook's settlement contract: verifies signed orders and applies batches of fills
 ///         to the margin vault it inherits. Trades move no tokens; only deposit, withdraw and
 ///         collectFees transfer ERC-20s.
-/// @dev Each fill runs in two steps (STYLE 3): `_validate` reads state and computes every effect
-///      into memory without writing, then `_apply` writes each touched slot once and emits.
-///      A skipped fill writes nothing.
+/// @dev Each fill runs in two steps (STYLE 3): the checks (`_checkFill`, `_checkOrders`,
+///      `_signatureOk`, `_computeMoney`) read state and compute every effect into memory without
+///      writing, then `_apply` writes each touched slot once and emits. A skipped fill writes
+///      nothing. The loop is Yul over raw memory blocks for gas (docs/PROTOCOL.md, "Gas").
 contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     /// @notice Submits batches.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
