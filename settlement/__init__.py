@@ -2,7 +2,7 @@
 
 from ._hashing import Address, checksum_address, keccak256
 from .artifacts import Artifact, load_artifact
-from .batch import Batch, Fill, SkipReason, batch_from_json, batch_to_json
+from .batch import Batch, DecodedBatchData, Fill, SkipReason, batch_from_json, batch_to_json, decode_batch
 from .chain import Chain, HTTPTransport, Transport
 from .deploy import DeployConfig, deploy
 from .errors import (
@@ -10,6 +10,7 @@ from .errors import (
     ChainError,
     DeployError,
     IndexerError,
+    MalformedBatchError,
     ManifestError,
     OrderError,
     OrderJSONError,
@@ -20,6 +21,7 @@ from .errors import (
 from .indexer import Event, Indexer, IndexerStore, IndexerUpdate, SQLiteIndexerStore
 from .journal import SQLiteSubmitJournal, SubmitJournal
 from .manifest import Manifest
+from .oneshot import OneShotWindow
 from .order import TYPE_HASH, TYPE_STRING, Domain, Order, SignedOrder, hash_order, make_domain, series_id, struct_hash
 from .signing import SignatureCheck, check_signature, recover, sign_digest, sign_order, verify_order
 from .submitter import Simulation, SubmitResult, Submitter, SubmitterConfig, simulate_batch
@@ -33,6 +35,7 @@ __all__ = [
     "Batch",
     "Chain",
     "ChainError",
+    "DecodedBatchData",
     "DeployConfig",
     "DeployError",
     "Domain",
@@ -43,8 +46,10 @@ __all__ = [
     "IndexerError",
     "IndexerStore",
     "IndexerUpdate",
+    "MalformedBatchError",
     "Manifest",
     "ManifestError",
+    "OneShotWindow",
     "Order",
     "OrderError",
     "OrderJSONError",
@@ -66,6 +71,7 @@ __all__ = [
     "batch_to_json",
     "check_signature",
     "checksum_address",
+    "decode_batch",
     "deploy",
     "hash_order",
     "keccak256",

@@ -124,6 +124,10 @@ class ContractABI:
         except KeyError:
             raise ArtifactError(f"{self.artifact.name} has no function {name}") from None
 
+    def input_types(self, name: str) -> tuple[str, ...]:
+        """The canonical ABI types of function `name`'s parameters."""
+        return tuple(_types(self._function(name)["inputs"]))
+
     def selector(self, name: str) -> bytes:
         fn = self._function(name)
         return keccak256(f"{name}({','.join(_types(fn['inputs']))})".encode())[:4]

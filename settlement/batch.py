@@ -1,4 +1,6 @@
-"""Fills and batches as `Exchange.settleBatch` takes them, and the skip reason codes it emits."""
+"""Fills and batches as `Exchange.settleBatch(uint64 seq, bytes batch)` takes them: the packed batch
+encoder and its exact inverse (docs/PROTOCOL.md, "Packed batch calldata"), and the skip reason
+codes the exchange emits."""
 
 from __future__ import annotations
 
@@ -7,10 +9,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._hashing import keccak256
-from .abi import contract_abi
-from .errors import SettlementError
-from .order import SignedOrder
+from eth_abi.abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
+
+from ._hashing import checksum_address, keccak256
+from .abi import ContractABI, contract_abi
+from .errors import ArtifactError, MalformedBatchError, SettlementError
+from .order import Order, SignedOrder
 
 
 class SkipReason(enum.IntEnum):
@@ -39,7 +44,11 @@ class SkipReason(enum.IntEnum):
     TAKER_BAD_SIGNATURE = 20
     MAKER_INSUFFICIENT_FUNDS = 21
     TAKER_INSUFFICIENT_FUNDS = 22
-    BAD_ORDER_INDEX = 23
+    BAD_ORDER_INDEX = 23  # a fill's order index is not an order record of the batch (checked first)
+    #: a one-shot order filled in an earlier batch, cancelled (`cancelOneShot`), slid out of its
+    #: window, or a second record of the same one-shot order in one batch
+    MAKER_ORDER_SPENT = 24
+    TAKER_ORDER_SPENT = 25
 
 
 def skip_reason(code: int) -> SkipReason | int:
@@ -62,8 +71,68 @@ class Fill:
     taker_fee: int = 0
 
     def as_tuple(self, maker_index: int, taker_index: int) -> tuple[int, int, int, int, int]:
-        """The ABI tuple of `IExchange.Fill`, its orders at these indices of the batch's `orders`."""
+        """(makerOrder, takerOrder, amount, makerFee, takerFee): the fill record, its orders at these
+        indices of the batch's order records."""
         return (maker_index, taker_index, self.amount, self.maker_fee, self.taker_fee)
+
+
+@dataclass(frozen=True, slots=True)
+class PackedOrder:
+    """One order record of a packed batch: the EIP-712 order and its signature bytes, as carried.
+
+    Unlike `SignedOrder` the signature may be any length the format can carry (0..65535 bytes):
+    the decoder must describe whatever the exchange accepted, valid or not."""
+
+    order: Order
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PackedFill:
+    """One fill record of a packed batch: its orders by index into the batch's order records."""
+
+    maker_order: int
+    taker_order: int
+    amount: int
+    maker_fee: int
+    taker_fee: int
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedBatchData:
+    """The content of a packed `settleBatch` batch (docs/PROTOCOL.md, "Packed batch calldata"):
+    the series table, the order records (each order's series is in the table) and the fills.
+    `encode` and `decode_batch` are exact inverses on it."""
+
+    series: tuple[bytes, ...]
+    orders: tuple[PackedOrder, ...]
+    fills: tuple[PackedFill, ...]
+
+    def encode(self) -> bytes:
+        """The packed bytes (the `batch` argument of `settleBatch`); raises `SettlementError` when a
+        count, index, amount, fee or signature length does not fit its field, or an order's series
+        is not in the series table."""
+        return encode_batch(self)
+
+    def fill_orders(self, fill: PackedFill) -> tuple[PackedOrder, PackedOrder] | None:
+        """(maker, taker) order records of `fill`, or None when an index is not an order record
+        (the exchange skips that fill, reason BadOrderIndex)."""
+        n = len(self.orders)
+        if fill.maker_order >= n or fill.taker_order >= n:
+            return None
+        return self.orders[fill.maker_order], self.orders[fill.taker_order]
+
+    def to_fills(self) -> tuple[Fill, ...]:
+        """The fills with their signed orders resolved; raises `SettlementError` for an index outside
+        the order records and `OrderError` for a signature `SignedOrder` does not admit."""
+        out = []
+        for i, f in enumerate(self.fills):
+            pair = self.fill_orders(f)
+            if pair is None:
+                raise SettlementError(f"fill {i} references an order index outside the batch's {len(self.orders)}")
+            mk, tk = (SignedOrder(p.order, p.signature) for p in pair)
+            out.append(Fill(mk, tk, f.amount, f.maker_fee, f.taker_fee))
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,24 +150,220 @@ class Batch:
 
     def orders(self) -> tuple[SignedOrder, ...]:
         """Each distinct signed order of the fills once, in order of first use (maker before taker):
-        the `orders` argument of `settleBatch`. Equal orders with different signatures stay distinct."""
+        the batch's order records. Equal orders with different signatures stay distinct."""
         return tuple(dict.fromkeys(o for f in self.fills for o in (f.maker, f.taker)))
 
-    def calldata(self) -> bytes:
-        """ABI-encoded `settleBatch(seq, orders, fills)`: the signed orders once each, and fills that
-        reference them by index (see `orders`)."""
+    def layout(self) -> DecodedBatchData:
+        """The packed content: series table and order records in order of first use, fills by index."""
         orders = self.orders()
         index = {o: i for i, o in enumerate(orders)}
-        return contract_abi("Exchange").encode_call(
-            "settleBatch",
-            self.seq,
-            [(o.order.as_tuple(), o.signature) for o in orders],
-            [f.as_tuple(index[f.maker], index[f.taker]) for f in self.fills],
+        return DecodedBatchData(
+            tuple(dict.fromkeys(o.order.series for o in orders)),
+            tuple(PackedOrder(o.order, o.signature) for o in orders),
+            tuple(PackedFill(index[f.maker], index[f.taker], f.amount, f.maker_fee, f.taker_fee) for f in self.fills),
         )
+
+    def packed(self) -> bytes:
+        """The `batch` argument of `settleBatch`: `layout()` packed (see `encode_batch`)."""
+        return encode_batch(self.layout())
+
+    def calldata(self) -> bytes:
+        """`settleBatch(uint64 seq, bytes batch)` calldata, selector from the compiled ABI."""
+        return encode_settle_call(self.seq, self.packed())
 
     def fingerprint(self) -> bytes:
         """keccak256 of the calldata: identifies this exact batch content."""
         return keccak256(self.calldata())
+
+
+# --- the packed format ------------------------------------------------------------------------
+
+#: Order record flag bit 0: the order buys.
+FLAG_BUY = 0x01
+#: Order record flag bit 1: the signature is uint16 length ‖ bytes (else exactly 65 bytes r ‖ s ‖ v).
+FLAG_SIGNATURE_LENGTH = 0x02
+_KNOWN_FLAGS = FLAG_BUY | FLAG_SIGNATURE_LENGTH
+ECDSA_SIGNATURE_BYTES = 65
+HEADER_BYTES = 6
+#: maker (20) | seriesIndex (2) | flags (1) | price, amount, maxFee, nonce, expiry (5 x 32)
+ORDER_FIXED_BYTES = 20 + 2 + 1 + 5 * 32
+#: makerOrder (2) | takerOrder (2) | amount, makerFee, takerFee (3 x 16)
+FILL_BYTES = 2 + 2 + 3 * 16
+UINT16_MAX = 2**16 - 1
+UINT128_MAX = 2**128 - 1
+_SETTLE_ABI_TYPES = ("uint64", "bytes")
+
+
+def _u16(what: str, value: int) -> bytes:
+    if not 0 <= value <= UINT16_MAX:
+        raise SettlementError(f"{what} {value} does not fit the packed batch's uint16")
+    return value.to_bytes(2, "big")
+
+
+def _u128(what: str, value: int) -> bytes:
+    if not 0 <= value <= UINT128_MAX:
+        raise SettlementError(f"{what} {value} does not fit the packed batch's uint128")
+    return value.to_bytes(16, "big")
+
+
+def encode_batch(data: DecodedBatchData) -> bytes:
+    """Pack `data` as `settleBatch`'s `batch` argument (big-endian, no padding):
+
+    header (nSeries, nOrders, nFills: uint16 each), the series table (bytes32 each), the order
+    records (maker | seriesIndex | flags | price | amount | maxFee | nonce | expiry | signature)
+    and the fill records (makerOrder, takerOrder: uint16; amount, makerFee, takerFee: uint128).
+    A 65-byte signature travels bare; any other length behind a uint16 length and flag bit 1."""
+    series_index: dict[bytes, int] = {}
+    for i, s in enumerate(data.series):
+        if len(s) != 32:
+            raise SettlementError(f"series table entry {i} is {len(s)} bytes, not 32")
+        series_index.setdefault(s, i)
+    parts = [
+        _u16("series count", len(data.series)),
+        _u16("order count", len(data.orders)),
+        _u16("fill count", len(data.fills)),
+        *data.series,
+    ]
+    for i, po in enumerate(data.orders):
+        o, sig = po.order, po.signature
+        index = series_index.get(o.series)
+        if index is None:
+            raise SettlementError(f"order {i}'s series 0x{o.series.hex()} is not in the series table")
+        flags = FLAG_BUY if o.is_buy else 0
+        if len(sig) == ECDSA_SIGNATURE_BYTES:
+            tail = sig
+        else:
+            flags |= FLAG_SIGNATURE_LENGTH
+            tail = _u16(f"order {i}'s signature length", len(sig)) + sig
+        parts.append(
+            bytes.fromhex(o.maker[2:])
+            + index.to_bytes(2, "big")
+            + bytes((flags,))
+            + o.price.to_bytes(32, "big")
+            + o.amount.to_bytes(32, "big")
+            + o.max_fee.to_bytes(32, "big")
+            + o.nonce.to_bytes(32, "big")
+            + o.expiry.to_bytes(32, "big")
+            + tail
+        )
+    for i, f in enumerate(data.fills):
+        parts.append(
+            _u16(f"fill {i}'s maker order index", f.maker_order)
+            + _u16(f"fill {i}'s taker order index", f.taker_order)
+            + _u128(f"fill {i}'s amount", f.amount)
+            + _u128(f"fill {i}'s maker fee", f.maker_fee)
+            + _u128(f"fill {i}'s taker fee", f.taker_fee)
+        )
+    return b"".join(parts)
+
+
+def decode_batch(packed: bytes) -> DecodedBatchData:
+    """The inverse of `encode_batch`. Raises `MalformedBatchError` exactly where the exchange
+    reverts `MalformedBatch(offset)`, with the same offset into `packed` (`Exchange._parse`):
+    a header shorter than 6 bytes (0); an order record that does not fit, names a series index
+    >= nSeries or has flag bits other than 0 and 1 (the record's start); a signature length or
+    signature that does not fit (its start); fills that are not exactly nFills x 52 bytes,
+    truncated or followed by trailing bytes (the start of the fills). Fill order indexes are
+    not checked here (the exchange skips such a fill with BadOrderIndex)."""
+    data = bytes(packed)
+    end = len(data)
+
+    def need(pos: int, n: int, what: str) -> None:
+        if pos + n > end:
+            raise MalformedBatchError(f"truncated: {what} needs {n} bytes, {end - pos} left", offset=pos)
+
+    need(0, HEADER_BYTES, "the header")
+    n_series = int.from_bytes(data[0:2], "big")
+    n_orders = int.from_bytes(data[2:4], "big")
+    n_fills = int.from_bytes(data[4:6], "big")
+    pos = HEADER_BYTES + 32 * n_series  # the exchange checks the series table with what follows it
+    if pos > end:
+        raise MalformedBatchError(f"truncated: the series table of {n_series} ends past byte {end}", offset=pos)
+    series = tuple(data[HEADER_BYTES + 32 * i : HEADER_BYTES + 32 * (i + 1)] for i in range(n_series))
+    orders: list[PackedOrder] = []
+    for i in range(n_orders):
+        start = pos
+        need(pos, ORDER_FIXED_BYTES, f"order {i}")
+        index = int.from_bytes(data[pos + 20 : pos + 22], "big")
+        if index >= n_series:
+            raise MalformedBatchError(f"order {i}'s series index {index} >= nSeries {n_series}", offset=start)
+        flags = data[pos + 22]
+        if flags & ~_KNOWN_FLAGS:
+            raise MalformedBatchError(f"order {i} has unknown flag bits 0x{flags:02x}", offset=start)
+        w = pos + 23
+        price, amount, max_fee, nonce, expiry = (
+            int.from_bytes(data[w + 32 * k : w + 32 * (k + 1)], "big") for k in range(5)
+        )
+        pos += ORDER_FIXED_BYTES
+        if flags & FLAG_SIGNATURE_LENGTH:
+            need(pos, 2, f"order {i}'s signature length")
+            sig_len = int.from_bytes(data[pos : pos + 2], "big")
+            pos += 2
+        else:
+            sig_len = ECDSA_SIGNATURE_BYTES
+        need(pos, sig_len, f"order {i}'s signature")
+        signature = data[pos : pos + sig_len]
+        pos += sig_len
+        order = Order(
+            checksum_address(data[start : start + 20]),
+            series[index],
+            bool(flags & FLAG_BUY),
+            price,
+            amount,
+            max_fee,
+            nonce,
+            expiry,
+        )
+        orders.append(PackedOrder(order, signature))
+    if end - pos != FILL_BYTES * n_fills:
+        what = "truncated" if end - pos < FILL_BYTES * n_fills else "trailing bytes"
+        raise MalformedBatchError(
+            f"{what}: {n_fills} fills take {FILL_BYTES * n_fills} bytes, {end - pos} follow the orders", offset=pos
+        )
+    fills = []
+    for _ in range(n_fills):
+        fills.append(
+            PackedFill(
+                int.from_bytes(data[pos : pos + 2], "big"),
+                int.from_bytes(data[pos + 2 : pos + 4], "big"),
+                int.from_bytes(data[pos + 4 : pos + 20], "big"),
+                int.from_bytes(data[pos + 20 : pos + 36], "big"),
+                int.from_bytes(data[pos + 36 : pos + 52], "big"),
+            )
+        )
+        pos += FILL_BYTES
+    return DecodedBatchData(series, tuple(orders), tuple(fills))
+
+
+def _settle_abi() -> ContractABI:
+    """The exchange ABI, checked to carry the packed `settleBatch(uint64,bytes)`."""
+    abi = contract_abi("Exchange")
+    inputs = abi.input_types("settleBatch")
+    if inputs != _SETTLE_ABI_TYPES:
+        raise ArtifactError(
+            f"the compiled Exchange has settleBatch({','.join(inputs)}), not settleBatch(uint64,bytes): "
+            "run `make build`"
+        )
+    return abi
+
+
+def encode_settle_call(seq: int, packed: bytes) -> bytes:
+    """`settleBatch(seq, packed)` calldata."""
+    return _settle_abi().encode_call("settleBatch", seq, packed)
+
+
+def decode_settle_call(calldata: bytes) -> tuple[int, DecodedBatchData]:
+    """(seq, batch content) of `settleBatch` calldata. Raises `SettlementError` when the selector
+    is another function's or the ABI wrapper does not decode, `MalformedBatchError` (offset into
+    the packed batch) when the batch itself is malformed."""
+    abi = _settle_abi()
+    if bytes(calldata[:4]) != abi.selector("settleBatch"):
+        raise SettlementError(f"calldata selector 0x{bytes(calldata[:4]).hex()} is not settleBatch")
+    try:
+        seq, packed = abi_decode(list(_SETTLE_ABI_TYPES), bytes(calldata[4:]))
+    except (DecodingError, ValueError, OverflowError) as exc:
+        raise SettlementError(f"settleBatch calldata does not ABI-decode: {exc}") from None
+    return int(seq), decode_batch(packed)
 
 
 def batch_to_json(batch: Batch) -> str:

@@ -68,3 +68,15 @@ class IndexerError(SettlementError):
     """The event indexer could not read, decode or persist logs."""
 
     code = "indexer_error"
+
+
+class MalformedBatchError(SettlementError):
+    """Packed `settleBatch` bytes are structurally bad (truncated, trailing bytes, a series index
+    outside the series table, unknown order flag bits): the exchange reverts `MalformedBatch(offset)`.
+    `offset` is the byte offset into the packed batch (not the calldata) where decoding failed."""
+
+    code = "malformed_batch"
+
+    def __init__(self, message: str, *, offset: int) -> None:
+        super().__init__(f"byte {offset}: {message}")
+        self.offset = offset

@@ -111,7 +111,7 @@ class Auditor:
             "skippedFills": len(state.skipped),
             "accounts": len(state.accounts()),
             "series": len(state.series),
-            "orders": len(state.order_filled),
+            "orders": len(state.order_filled) + len(state.one_shot_orders),
             "events": state.events,
         }
         return AuditReport(

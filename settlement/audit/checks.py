@@ -44,6 +44,8 @@ class OnChain:
     fees: dict[str, int]
     settlement_balance: dict[str, int]
     orders: dict[tuple[str, str], tuple[int, bool]]
+    one_shot_windows: dict[tuple[str, str], tuple[int, int]]  # (account, series) -> oneShotWindow
+    one_shot_spent: dict[tuple[str, str], bool]  # (signer, digest) of one-shot orders -> isOneShotSpent
     min_nonce: dict[str, int]
     delegates: dict[tuple[str, str], int]
     token_balances: dict[str, int]
@@ -62,6 +64,8 @@ def read_onchain(state: ReplayState, reader: ChainReader, manifest: Manifest, bl
             "accruedFees",
             "settlementBalance",
             "orderState",
+            "oneShotWindow",
+            "isOneShotSpent",
             "minNonce",
             "delegateExpiry",
             "lastSeq",
@@ -76,7 +80,10 @@ def read_onchain(state: ReplayState, reader: ChainReader, manifest: Manifest, bl
     if len(accounts) * len(state.series) <= MAX_POSITION_GRID:
         position_keys |= {(a, s) for a in accounts for s in state.series}
     position_list = sorted(position_keys)
-    order_list = sorted(set(state.order_filled) | set(state.cancelled))
+    order_list = sorted(set(state.order_filled) | set(state.cancelled))  # one-shot orders have no orderState
+    # the window lives in the position slot: read it wherever a position or a window was seen
+    window_list = sorted(set(state.one_shot_windows) | set(state.positions))
+    one_shot_list = sorted(state.one_shot_orders)
     delegate_list = sorted(state.delegates)
 
     calls: list[tuple[str, bytes]] = []
@@ -85,6 +92,11 @@ def read_onchain(state: ReplayState, reader: ChainReader, manifest: Manifest, bl
     calls += [(exchange, sel["accruedFees"] + _word(t)) for t in assets]
     calls += [(exchange, sel["settlementBalance"] + _word(t)) for t in assets]
     calls += [(exchange, sel["orderState"] + _word(m) + _word(h)) for m, h in order_list]
+    calls += [(exchange, sel["oneShotWindow"] + _word(a) + _word(s)) for a, s in window_list]
+    calls += [
+        (exchange, sel["isOneShotSpent"] + _word(m) + _word(r.series) + _word(r.seq))
+        for m, r in ((m, state.one_shot_orders[(m, h)]) for m, h in one_shot_list)
+    ]
     calls += [(exchange, sel["minNonce"] + _word(a)) for a in accounts]
     calls += [(exchange, sel["delegateExpiry"] + _word(m) + _word(k)) for m, k in delegate_list]
     calls += [(t, _ERC20_BALANCE_OF + _word(exchange)) for t in assets]
@@ -108,12 +120,30 @@ def read_onchain(state: ReplayState, reader: ChainReader, manifest: Manifest, bl
     for key in order_list:
         raw = next(results)
         orders[key] = (_int(raw) or 0, bool(_int(raw, 32))) if raw else (-1, False)
+    windows = {}
+    for key in window_list:
+        raw = next(results)
+        windows[key] = (_int(raw) or 0, _int(raw, 32) or 0) if raw else (-1, -1)
+    one_shot_spent = {key: num() == 1 for key in one_shot_list}
     min_nonce = {a: num() for a in accounts}
     delegates = {key: num() for key in delegate_list}
     tokens = {t: num() for t in assets}
     settled = {s: num(signed=True) for s in series_list}
     last_seq = num()
-    return OnChain(balances, positions, fees, settlement, orders, min_nonce, delegates, tokens, settled, last_seq)
+    return OnChain(
+        balances,
+        positions,
+        fees,
+        settlement,
+        orders,
+        windows,
+        one_shot_spent,
+        min_nonce,
+        delegates,
+        tokens,
+        settled,
+        last_seq,
+    )
 
 
 def storage_matches(state: ReplayState, chain: OnChain, block: int) -> CheckResult:
@@ -137,6 +167,11 @@ def storage_matches(state: ReplayState, chain: OnChain, block: int) -> CheckResu
     for (maker, digest), (filled, cancelled) in chain.orders.items():
         rebuilt_state = (state.order_filled.get((maker, digest), 0), (maker, digest) in state.cancelled)
         compare(f"order {digest} (filled, cancelled)", maker, rebuilt_state, (filled, cancelled))
+    for (account, series), window in chain.one_shot_windows.items():
+        rebuilt_window = state.one_shot_windows.get((account, series), (0, 0))
+        compare(f"one-shot window (base, bits) in series {series}", account, rebuilt_window, window)
+    for (signer, digest), spent in chain.one_shot_spent.items():
+        compare(f"isOneShotSpent of filled one-shot order {digest}", signer, True, spent)
     for account, nonce in chain.min_nonce.items():
         compare("minNonce", account, state.min_nonce.get(account, 0), nonce)
     for (maker, key), expiry in chain.delegates.items():

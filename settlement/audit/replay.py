@@ -3,9 +3,15 @@ checking each Trade against the `settleBatch` calldata of its transaction as it 
 
 Per block range: one `eth_getLogs`, then one batch of `eth_getTransactionByHash` for the batches in
 it and one batch of headers for block timestamps. Fills are decoded from the transaction input
-with a precomputed ABI type; signatures are recovered with coincurve (`settlement.signing`), each
-distinct (digest, signature) once. Delegates count as of the trade (replayed `DelegateSet` /
-`DelegateRevoked`); ERC-1271 makers are asked with `eth_call isValidSignature` at the trade's block.
+with the packed batch decoder (`settlement.batch.decode_settle_call`); signatures are recovered with
+coincurve (`settlement.signing`), each distinct (digest, signature) once. Delegates count as of the
+trade (replayed `DelegateSet` / `DelegateRevoked`); ERC-1271 makers are asked with `eth_call
+isValidSignature` at the trade's block.
+
+One-shot orders (nonce bit 255) are not tracked by `orderState`: replay keeps each signer's spend
+window per series (`settlement.oneshot`, spent by first fills and `OneShotCancelled`), requires every
+fill of a one-shot order to come from the one order record of the batch that first filled it, and
+that batch's fills to stay within the order's amount.
 """
 
 from __future__ import annotations
@@ -14,30 +20,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
-
 from .._hashing import checksum_address
 from ..abi import ContractABI, contract_abi
+from ..batch import decode_settle_call
 from ..chain import parse_log
-from ..errors import SignatureError
+from ..errors import SettlementError, SignatureError
 from ..manifest import Manifest
+from ..oneshot import OneShotWindow
 from ..order import Order, hash_order
 from ..signing import recover_raw
 from . import optionmath as om
 from .report import CheckResult, Evidence
 from .rpc import ChainReader
-from .state import BatchRecord, ReplayState, SeriesInfo, TradeRecord
+from .state import BatchRecord, OneShotRecord, ReplayState, SeriesInfo, TradeRecord
 
-_ORDER_T = "(address,bytes32,bool,uint256,uint256,uint256,uint256,uint256)"
-#: settleBatch(uint64 seq, (Order order, bytes signature)[] orders, (uint256 makerOrder, uint256 takerOrder,
-#: uint256 amount, uint256 makerFee, uint256 takerFee)[] fills): fills reference orders by index.
-_SETTLE_TYPES = ["uint64", f"({_ORDER_T},bytes)[]", "(uint256,uint256,uint256,uint256,uint256)[]"]
 ERC1271_SELECTOR = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes)
 
 
 @dataclass(frozen=True, slots=True)
 class DecodedFill:
-    """One fill of a settleBatch call, with both order digests."""
+    """One fill of a settleBatch call, with both order digests and both order record indexes."""
 
     maker: Order
     maker_signature: bytes
@@ -48,6 +50,8 @@ class DecodedFill:
     amount: int
     maker_fee_rate: int
     taker_fee_rate: int
+    maker_index: int = 0
+    taker_index: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,10 +72,6 @@ class _Pending1271:
     block: int
     tx: str
     what: str
-
-
-def _order(raw: tuple[Any, ...]) -> Order:
-    return Order(raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7])
 
 
 class Replayer:
@@ -98,6 +98,7 @@ class Replayer:
             "BatchSettled": self._batch_settled,
             "OrderCancelled": self._order_cancelled,
             "NoncesCancelled": self._nonces_cancelled,
+            "OneShotCancelled": self._one_shot_cancelled,
             "DelegateSet": self._delegate_set,
             "DelegateRevoked": self._delegate_revoked,
             "PriceFinalized": self._price_finalized,
@@ -163,37 +164,40 @@ class Replayer:
         if to.lower() != self.exchange.lower() or data[:4] != self._selector:
             return DecodedBatch(0, (), f"transaction calls {to or 'nothing'}, not Exchange.settleBatch directly")
         try:
-            seq, raw_orders, raw_fills = abi_decode(_SETTLE_TYPES, data[4:])
-            orders = [_order(o[0]) for o in raw_orders]
-            signatures = [bytes(o[1]) for o in raw_orders]
-            digests: list[bytes | None] = [None] * len(orders)
-
-            def digest(i: int) -> bytes:
-                d = digests[i]
-                if d is None:
-                    d = digests[i] = hash_order(orders[i], self.domain)
-                return d
-
-            fills: list[DecodedFill | None] = []
-            for mi, ti, amount, maker_fee, taker_fee in raw_fills:
-                if mi >= len(orders) or ti >= len(orders):
-                    fills.append(None)
-                    continue
-                fills.append(
-                    DecodedFill(
-                        orders[mi],
-                        signatures[mi],
-                        digest(mi),
-                        orders[ti],
-                        signatures[ti],
-                        digest(ti),
-                        amount,
-                        maker_fee,
-                        taker_fee,
-                    )
-                )
-        except Exception as exc:  # malformed calldata the contract still accepted: report, don't crash
+            seq, batch = decode_settle_call(data)
+        except SettlementError as exc:  # malformed calldata the contract still accepted: report, don't crash
             return DecodedBatch(0, (), f"settleBatch calldata does not decode: {exc}")
+        orders = [o.order for o in batch.orders]
+        signatures = [o.signature for o in batch.orders]
+        digests: list[bytes | None] = [None] * len(orders)
+
+        def digest(i: int) -> bytes:
+            d = digests[i]
+            if d is None:
+                d = digests[i] = hash_order(orders[i], self.domain)
+            return d
+
+        fills: list[DecodedFill | None] = []
+        for f in batch.fills:
+            mi, ti = f.maker_order, f.taker_order
+            if mi >= len(orders) or ti >= len(orders):
+                fills.append(None)
+                continue
+            fills.append(
+                DecodedFill(
+                    orders[mi],
+                    signatures[mi],
+                    digest(mi),
+                    orders[ti],
+                    signatures[ti],
+                    digest(ti),
+                    f.amount,
+                    f.maker_fee,
+                    f.taker_fee,
+                    mi,
+                    ti,
+                )
+            )
         return DecodedBatch(int(seq), tuple(fills))
 
     # ------------------------------------------------------------------ registry, vault, oracle
@@ -258,6 +262,16 @@ class Replayer:
 
     def _nonces_cancelled(self, a: dict[str, Any], block: int, tx: str, _li: int) -> None:
         self.state.min_nonce[a["maker"]] = int(a["minNonce"])
+
+    def _one_shot_cancelled(self, a: dict[str, Any], block: int, tx: str, _li: int) -> None:
+        self._spend(a["maker"], "0x" + a["series"].hex(), int(a["seq"]))
+
+    def _window(self, account: str, series: str) -> OneShotWindow:
+        return OneShotWindow(*self.state.one_shot_windows.get((account, series), (0, 0)))
+
+    def _spend(self, account: str, series: str, seq: int) -> None:
+        window = self._window(account, series).spend(seq)
+        self.state.one_shot_windows[(account, series)] = (window.base, window.bits)
 
     def _delegate_set(self, a: dict[str, Any], block: int, tx: str, _li: int) -> None:
         self.state.delegates[(a["maker"], a["key"])] = int(a["expiry"])
@@ -341,6 +355,7 @@ class Replayer:
         if fill is not None:
             self._check_signatures(rec, fill)
             self._check_live(rec, fill, series)
+            self._check_one_shot(rec, fill)
         self._check_overfill(rec, fill)
         if series is None:
             return
@@ -478,7 +493,9 @@ class Replayer:
             check.ok()
             key = (order.maker, "0x" + digest.hex())
             label = f"batch {rec.seq} fill {rec.index}: {what} order 0x{digest.hex()}"
-            if key in self.state.cancelled:
+            # a one-shot order is cancelled only through its window (`_check_one_shot`), never by
+            # hash or by the nonce floor: the exchange reads neither for it
+            if not order.is_one_shot and key in self.state.cancelled:
                 check.fail(
                     Evidence(
                         f"{label} filled after its cancel",
@@ -490,7 +507,7 @@ class Replayer:
                     )
                 )
             floor = self.state.min_nonce.get(order.maker, 0)
-            if order.nonce < floor:
+            if not order.is_one_shot and order.nonce < floor:
                 check.fail(
                     Evidence(
                         f"{label} filled below the maker's nonce floor",
@@ -524,6 +541,51 @@ class Replayer:
                 )
             )
 
+    def _check_one_shot(self, rec: TradeRecord, f: DecodedFill) -> None:
+        """A one-shot order fills only from the order record of the batch that first filled it, and
+        only if its number was not spent before that first fill (which spends it)."""
+        check = self.check("no_fill_after_cancel_or_expiry")
+        for what, order, digest, index in (
+            ("maker", f.maker, f.maker_hash, f.maker_index),
+            ("taker", f.taker, f.taker_hash, f.taker_index),
+        ):
+            seq = order.one_shot_seq
+            if seq is None:
+                continue
+            check.ok()
+            key = (order.maker, "0x" + digest.hex())
+            label = f"batch {rec.seq} fill {rec.index}: {what} one-shot order 0x{digest.hex()}"
+            first = self.state.one_shot_orders.get(key)
+            if first is not None:
+                if (first.batch, first.order_index) != (rec.seq, index):
+                    check.fail(
+                        Evidence(
+                            f"{label} filled again after the batch that first filled it",
+                            rec.block,
+                            rec.tx,
+                            order.maker,
+                            f"only batch {first.batch} order record {first.order_index}",
+                            f"batch {rec.seq} order record {index}",
+                        )
+                    )
+                continue
+            series = "0x" + order.series.hex()
+            window = self._window(order.maker, series)
+            if window.is_spent(seq):
+                check.fail(
+                    Evidence(
+                        f"{label} filled after its number {seq} was spent (cancelled, filled, or slid out of "
+                        "the window)",
+                        rec.block,
+                        rec.tx,
+                        order.maker,
+                        "not spent",
+                        f"window base {window.base}, bits 0x{window.bits:016x}",
+                    )
+                )
+            self._spend(order.maker, series, seq)
+            self.state.one_shot_orders[key] = OneShotRecord(rec.seq, index, 0, order.amount, series, seq)
+
     def _check_overfill(self, rec: TradeRecord, f: DecodedFill | None) -> None:
         check = self.check("orders_not_overfilled")
         for account, digest, order in (
@@ -532,6 +594,21 @@ class Replayer:
         ):
             check.ok()
             key = (account, digest)
+            one_shot = self.state.one_shot_orders.get(key) if order is not None and order.is_one_shot else None
+            if one_shot is not None:  # all its fills are in one batch: their total against its amount
+                one_shot.filled += rec.amount
+                if one_shot.filled > one_shot.amount:
+                    check.fail(
+                        Evidence(
+                            f"one-shot order {digest} over-filled by batch {rec.seq} fill {rec.index}",
+                            rec.block,
+                            rec.tx,
+                            account,
+                            f"<= {one_shot.amount}",
+                            str(one_shot.filled),
+                        )
+                    )
+                continue
             filled = self.state.order_filled.get(key, 0) + rec.amount
             self.state.order_filled[key] = filled
             if order is not None:

@@ -37,8 +37,8 @@ MAX_EVIDENCE = 50
 
 #: Every check, in report order: name -> what passing proves.
 CHECKS: dict[str, str] = {
-    "rebuilt_state_matches_storage": "balances, positions, fees, order states, nonces, delegates and lastSeq "
-    "rebuilt from events equal the contracts' view calls",
+    "rebuilt_state_matches_storage": "balances, positions, fees, order states, one-shot windows, nonces, "
+    "delegates and lastSeq rebuilt from events equal the contracts' view calls",
     "vault_solvency": "per token, the vault's ERC-20 balance equals Σ free + Σ locked + accrued fees + "
     "settlement balance, and no balance ever went negative in replay",
     "positions_net_zero": "per series, Σ open positions + Σ settled positions (settledPosition) is zero",
@@ -46,9 +46,9 @@ CHECKS: dict[str, str] = {
     "signatures_verify": "both orders of every Trade carry a valid signature (maker key, live delegate, or ERC-1271)",
     "trades_match_calldata": "every Trade event matches its fill in the settleBatch calldata (orders, amount, "
     "price, premium, fees within caps)",
-    "orders_not_overfilled": "no order filled beyond its amount",
-    "no_fill_after_cancel_or_expiry": "no fill after its order's cancel (by hash or nonce) or expiry, or its "
-    "series' expiry",
+    "orders_not_overfilled": "no order filled beyond its amount (a one-shot order: within its one batch)",
+    "no_fill_after_cancel_or_expiry": "no fill after its order's cancel (by hash or nonce; a one-shot order: "
+    "after its number was spent, or outside the batch that first filled it) or expiry, or its series' expiry",
     "batch_seqs_contiguous": "batches are 1, 2, 3, … with no gap or repeat, each accounting for all its fills",
     "expiry_settlement": "every expired series with a final price is settled, each at the right payoff",
     "relayer_fills_on_chain": "every fill the relayer reports as settled exists on-chain with identical fields",

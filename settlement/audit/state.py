@@ -11,7 +11,7 @@ from typing import Any
 
 from .report import CheckResult
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 #: Checks whose evidence is gathered while replaying history (the rest run at the audited block).
 REPLAY_CHECKS = (
@@ -82,6 +82,22 @@ class BatchRecord:
 
 
 @dataclass
+class OneShotRecord:
+    """A one-shot order seen in a Trade: the batch and order index of its first fill (every fill of
+    it must come from that same record), the amount filled there, and what its window needs."""
+
+    batch: int
+    order_index: int
+    filled: int
+    amount: int
+    series: str
+    seq: int
+
+    def to_row(self) -> list[Any]:
+        return [self.batch, self.order_index, self.filled, self.amount, self.series, self.seq]
+
+
+@dataclass
 class ReplayState:
     """Everything replay has rebuilt through block `next_block - 1`."""
 
@@ -96,6 +112,9 @@ class ReplayState:
     order_filled: dict[tuple[str, str], int] = field(default_factory=dict)  # (maker, order digest)
     order_amount: dict[str, int] = field(default_factory=dict)  # order digest -> amount signed
     cancelled: dict[tuple[str, str], int] = field(default_factory=dict)  # (maker, digest) -> block
+    # one-shot orders: (signer, digest) -> record, and the spend window (base, bits) per (account, series)
+    one_shot_orders: dict[tuple[str, str], OneShotRecord] = field(default_factory=dict)
+    one_shot_windows: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     min_nonce: dict[str, int] = field(default_factory=dict)
     delegates: dict[tuple[str, str], int] = field(default_factory=dict)  # (maker, key) -> expiry
     final_prices: dict[tuple[str, int], int] = field(default_factory=dict)  # (underlying, expiry)
@@ -131,6 +150,8 @@ class ReplayState:
             "orderFilled": [[m, h, v] for (m, h), v in self.order_filled.items()],
             "orderAmount": self.order_amount,
             "cancelled": [[m, h, b] for (m, h), b in self.cancelled.items()],
+            "oneShotOrders": [[m, h, *r.to_row()] for (m, h), r in self.one_shot_orders.items()],
+            "oneShotWindows": [[a, s, b, w] for (a, s), (b, w) in self.one_shot_windows.items()],
             "minNonce": self.min_nonce,
             "delegates": [[m, k, e] for (m, k), e in self.delegates.items()],
             "finalPrices": [[u, e, p] for (u, e), p in self.final_prices.items()],
@@ -158,6 +179,8 @@ class ReplayState:
             order_filled={(m, h): v for m, h, v in obj["orderFilled"]},
             order_amount=dict(obj["orderAmount"]),
             cancelled={(m, h): b for m, h, b in obj["cancelled"]},
+            one_shot_orders={(r[0], r[1]): OneShotRecord(*r[2:]) for r in obj["oneShotOrders"]},
+            one_shot_windows={(a, s): (b, w) for a, s, b, w in obj["oneShotWindows"]},
             min_nonce=dict(obj["minNonce"]),
             delegates={(m, k): e for m, k, e in obj["delegates"]},
             final_prices={(u, e): p for u, e, p in obj["finalPrices"]},

@@ -2,8 +2,10 @@
 
 Deposits in both assets, a put and a call series, batches with executed and skipped fills
 (self-trade, over-fill, cancelled by hash, cancelled by nonce), an order filled across batches, a
-delegate-signed order, an ERC-1271 contract maker, a withdrawal, the oracle's final price after
-expiry, settlement of every account and fee collection.
+delegate-signed order, an ERC-1271 contract maker, one-shot orders (a taker filled twice in one
+batch, then refused as spent; numbers cancelled by the trader and by a delegate; a maker whose number
+slides the window), a withdrawal, the oracle's final price after expiry, settlement of every
+account and fee collection.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from keys.signer import LocalSigner
 from settlement.abi import contract_abi
 from settlement.batch import Batch, Fill, SkipReason
 from settlement.journal import SQLiteSubmitJournal
-from settlement.order import Order, SignedOrder, hash_order, series_id
+from settlement.order import Order, SignedOrder, hash_order, one_shot_nonce, series_id
 from settlement.signing import sign_digest, sign_order
 from settlement.submitter import SubmitResult, Submitter
 from settlement.transactions import send_and_wait
@@ -46,6 +48,7 @@ class Flow:
     results: list[SubmitResult] = field(default_factory=list)
     wallet: str = ""
     settle_blocks: list[int] = field(default_factory=list)
+    one_shot: SignedOrder | None = None  # trader 2's one-shot buy, filled twice in batch 5
     _nonces: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000))
 
     @property
@@ -56,8 +59,19 @@ class Flow:
         index = self.venue.node.addresses.index(signer.address)
         return bytes.fromhex(self.venue.node.keys[index][2:])
 
-    def order(self, maker: str, series: bytes, *, is_buy: bool, amount: int = OPTION, price: int = 50 * USD) -> Order:
-        return Order(maker, series, is_buy, price, amount, USD, next(self._nonces), self.venue.series_expiry - 1)
+    def order(
+        self,
+        maker: str,
+        series: bytes,
+        *,
+        is_buy: bool,
+        amount: int = OPTION,
+        price: int = 50 * USD,
+        one_shot: int | None = None,
+    ) -> Order:
+        """An order with the next nonce, or one-shot order number `one_shot`."""
+        nonce = next(self._nonces) if one_shot is None else one_shot_nonce(one_shot)
+        return Order(maker, series, is_buy, price, amount, USD, nonce, self.venue.series_expiry - 1)
 
     def signed(self, order: Order, key: bytes) -> SignedOrder:
         return sign_order(order, self.venue.manifest.domain, key)
@@ -182,6 +196,33 @@ def build_flow(node: ChainNode, tmp: Path) -> Flow:
         [Fill(resting, taker_b, OPTION, USD // 10, USD // 10), flow.trader_fill(3, 0, call, maker_buys=False)]
     )
     assert not r.skipped, r.skipped
+
+    # batch 5: trader 2's one-shot buy fills against two sellers; a third fill would over-fill it
+    one_shot = flow.signed(flow.order(t2.address, put, is_buy=True, amount=2 * OPTION, one_shot=1_000), flow.key(t2))
+    sell_0 = flow.signed(flow.order(t0.address, put, is_buy=False, amount=3 * OPTION), flow.key(t0))
+    sell_3 = flow.signed(flow.order(t3.address, put, is_buy=False, amount=OPTION), flow.key(t3))
+    r = flow.submit(
+        [Fill(sell_0, one_shot, OPTION, 0, USD // 10), Fill(sell_3, one_shot, OPTION), Fill(sell_0, one_shot, 1)]
+    )
+    assert r.filled == (0, 1) and r.skipped == {2: SkipReason.TAKER_OVERFILL}, r.skipped
+    flow.one_shot = one_shot
+
+    # trader 3 spends its one-shot number 7 itself and number 8 through its delegate
+    _send(venue, t3, manifest.exchange, EXCHANGE.encode_call("cancelOneShot", put, [7]))
+    _send(venue, delegate, manifest.exchange, EXCHANGE.encode_call("cancelOneShotFor", t3.address, put, [8]))
+
+    # batch 6: the spent one-shot taker and the cancelled one-shot maker are refused; trader 3's
+    # one-shot number 100 (its window slides past 7 and 8) sells to trader 2
+    cancelled_one_shot = flow.signed(flow.order(t3.address, put, is_buy=False, one_shot=7), flow.key(t3))
+    slid = flow.signed(flow.order(t3.address, put, is_buy=False, one_shot=100), flow.key(t3))
+    t2_buys = flow.signed(flow.order(t2.address, put, is_buy=True, amount=2 * OPTION), flow.key(t2))
+    r = flow.submit(
+        [Fill(sell_0, one_shot, OPTION), Fill(cancelled_one_shot, t2_buys, OPTION), Fill(slid, t2_buys, OPTION)]
+    )
+    assert r.filled == (2,) and r.skipped == {
+        0: SkipReason.TAKER_ORDER_SPENT,
+        1: SkipReason.MAKER_ORDER_SPENT,
+    }, r.skipped
 
     # a withdrawal of free collateral
     _send(venue, t2, manifest.exchange, EXCHANGE.encode_call("withdraw", quote, 1_000 * USD))

@@ -16,6 +16,7 @@ from settlement.audit import AuditCache, Auditor, AuditReport, HTTPBatchTranspor
 from settlement.audit import optionmath as om
 from settlement.audit_cli import audit
 from settlement.indexer import Indexer, SQLiteIndexerStore
+from settlement.oneshot import OneShotWindow, pack_position_slot
 from tests.audit.flow import EXCHANGE, TOKEN, Flow, build_flow
 from tests.audit.relayer_server import rows_from_events, serve_relayer_report
 from tests.support.chain import ChainNode, run_anvil
@@ -81,10 +82,11 @@ def test_an_honest_full_history_passes_every_check(flow: Flow, tmp_path: Path) -
     checks = {c["name"]: c for c in report["checks"]}
     assert list(checks) == CHAIN_CHECKS
     assert all(c["passed"] and c["checked"] > 0 for c in checks.values()), checks
-    assert report["summary"]["batches"] == 4
-    assert report["summary"]["trades"] == 7
-    assert report["summary"]["skippedFills"] == 4
-    assert checks["signatures_verify"]["checked"] == 14  # both orders of 7 trades, incl. delegate and ERC-1271
+    assert report["summary"]["batches"] == 6
+    assert report["summary"]["trades"] == 10
+    assert report["summary"]["skippedFills"] == 7
+    assert checks["signatures_verify"]["checked"] == 20  # both orders of 10 trades, incl. delegate and ERC-1271
+    assert checks["no_fill_after_cancel_or_expiry"]["checked"] == 10 * 2 + 3  # + each one-shot order's fills
     assert checks["expiry_settlement"]["checked"] >= 5  # every account settled in both series
     assert "all checks passed" in output
     assert "replaying blocks" not in output  # no progress bar without a terminal
@@ -97,7 +99,7 @@ def test_an_honest_history_passes_before_expiry_with_open_positions(flow: Flow) 
 
     assert report.passed, [(c.name, c.evidence) for c in report.checks if not c.passed]
     assert report.to_block == last_batch_block
-    assert report.summary["trades"] == 7
+    assert report.summary["trades"] == 10
     # positions are open at this block, so locked == required is checked on non-zero collateral
     exchange = flow.venue.manifest.exchange
     data = EXCHANGE.encode_call("positionOf", flow.venue.traders[3].address, flow.venue.series)
@@ -169,6 +171,37 @@ def test_a_vault_balance_changed_in_storage_is_caught(flow: Flow) -> None:
     assert evidence[0].block == report.to_block
 
 
+def _position_slot(flow: Flow, account: str, series: bytes, word: int) -> int:
+    """The storage slot of `_positions[account][series]`, found by its current `word`."""
+    exchange = flow.venue.manifest.exchange
+    pad = bytes(12)
+    for base in range(64):
+        inner = keccak256(pad + bytes.fromhex(account[2:]) + base.to_bytes(32, "big"))
+        slot = int.from_bytes(keccak256(series + inner), "big")
+        if int(str(flow.venue.node.rpc("eth_getStorageAt", exchange, hex(slot), "latest")), 16) == word:
+            return slot
+    raise AssertionError("no _positions slot found")
+
+
+@pytest.mark.usefixtures("snapshot")
+def test_a_one_shot_window_changed_in_storage_is_caught(flow: Flow) -> None:
+    exchange, account, put = flow.venue.manifest.exchange, flow.venue.traders[2].address, flow.venue.series
+    (position,) = flow.venue.call("Exchange", exchange, "positionOf", account, put)
+    base, bits = flow.venue.call("Exchange", exchange, "oneShotWindow", account, put)
+    assert (base, bits) == (1_000 - 63, 1 << 63)  # batch 5 spent trader 2's one-shot number 1000
+    slot = _position_slot(flow, account, put, pack_position_slot(position, OneShotWindow(base, bits)))
+    forged = pack_position_slot(position, OneShotWindow(base, bits | 1 << 5))  # number 942 spent, never used
+    flow.venue.node.rpc("anvil_setStorageAt", exchange, hex(slot), "0x" + forged.to_bytes(32, "big").hex())
+
+    report = _audit(flow)
+
+    assert report.failed == ["rebuilt_state_matches_storage"]
+    (evidence,) = report.check("rebuilt_state_matches_storage").evidence
+    assert evidence.message == f"one-shot window (base, bits) in series 0x{put.hex()} differs from the contract"
+    assert evidence.account == account
+    assert evidence.expected == f"({base}, {bits})" and evidence.found == f"({base}, {bits | 1 << 5})"
+
+
 @pytest.mark.usefixtures("snapshot")
 def test_a_second_run_replays_only_new_blocks_and_a_reorg_invalidates_the_cache(flow: Flow, tmp_path: Path) -> None:
     cache = AuditCache(tmp_path / "cache.sqlite")
@@ -193,7 +226,7 @@ def test_a_second_run_replays_only_new_blocks_and_a_reorg_invalidates_the_cache(
     assert second.stats["blocksScanned"] == 3 < first.stats["blocksScanned"]
     assert second.stats["logsRead"] == 2 < first.stats["logsRead"]  # Withdrawn + Deposited
     assert second.stats["transactionsFetched"] == 0 < first.stats["transactionsFetched"]
-    assert second.summary["trades"] == first.summary["trades"] == 7
+    assert second.summary["trades"] == first.summary["trades"] == 10
     assert third.stats["cache"] == "stale"
     assert third.stats["blocksScanned"] == third.to_block - flow.venue.manifest.deployment_block + 1
 
@@ -222,8 +255,8 @@ def _duplicate_fill(fills: list[dict[str, Any]], batches: dict[int, dict[str, An
 
 
 def _phantom_batch(fills: list[dict[str, Any]], batches: dict[int, dict[str, Any]]) -> None:
-    batches[5] = dict(batches[4], seq="5")
-    fills.append(dict(fills[-1], batch="5", index="0"))
+    batches[7] = dict(batches[6], seq="7")
+    fills.append(dict(fills[-1], batch="7", index="0"))
 
 
 @pytest.mark.parametrize(
@@ -252,7 +285,7 @@ def test_the_relayer_report_is_cross_checked_against_the_chain(
     assert [c for c in checks if not checks[c]["passed"]] == failed, output
     assert code == (1 if failed else 0)
     assert report["relayer"] == url
-    assert checks["relayer_trades_known"]["checked"] == 7
+    assert checks["relayer_trades_known"]["checked"] == 10
     if tamper is _edit_fill:
         (ev,) = checks["relayer_fills_on_chain"]["evidence"]
         assert "amount differs" in ev["message"] and int(ev["found"]) == int(ev["expected"]) + 1
@@ -312,4 +345,4 @@ def test_an_honest_history_on_ganache_passes(ganache: ChainNode, tmp_path: Path)
     report = Auditor(HTTPBatchTransport(ganache.rpc_url), ganache_flow.venue.manifest).run()
 
     assert report.passed, [(c.name, c.evidence) for c in report.checks if not c.passed]
-    assert report.summary["trades"] == 7 and report.check("signatures_verify").checked == 14
+    assert report.summary["trades"] == 10 and report.check("signatures_verify").checked == 20

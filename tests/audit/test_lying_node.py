@@ -10,13 +10,11 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
-from eth_abi.abi import decode as abi_decode
-from eth_abi.abi import encode as abi_encode
 
 from settlement.audit import Auditor, AuditReport, HTTPBatchTransport
-from settlement.audit.replay import _SETTLE_TYPES
 from settlement.audit.rpc import Call
-from settlement.order import Order, hash_order
+from settlement.batch import DecodedBatchData, PackedFill, PackedOrder, decode_settle_call, encode_settle_call
+from settlement.order import hash_order
 from settlement.signing import sign_digest
 from tests.audit.flow import EXCHANGE, Flow, build_flow
 from tests.audit.test_audit import CHAIN_CHECKS
@@ -75,6 +73,34 @@ def _first_trade(logs: Logs) -> dict[str, Any] | None:
     return next((log for log in logs if log["topics"][0] == _topic("Trade")), None)
 
 
+def _repoint(batch: DecodedBatchData, fill: int, record: PackedOrder, *, maker: bool) -> DecodedBatchData:
+    """`batch` with `record` appended to its orders and fill `fill`'s maker (or taker) pointing at it."""
+    f = batch.fills[fill]
+    new_index = len(batch.orders)
+    edited = PackedFill(
+        new_index if maker else f.maker_order,
+        f.taker_order if maker else new_index,
+        f.amount,
+        f.maker_fee,
+        f.taker_fee,
+    )
+    fills = (*batch.fills[:fill], edited, *batch.fills[fill + 1 :])
+    return DecodedBatchData(batch.series, (*batch.orders, record), fills)
+
+
+def _with_calldata(tx: dict[str, Any], seq: int, batch: DecodedBatchData) -> dict[str, Any]:
+    tx["input"] = "0x" + encode_settle_call(seq, batch.encode()).hex()
+    return tx
+
+
+def _one_shot_batch_logs(flow: Flow, logs: Logs) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Batch 5's first Trade (trader 2's one-shot order taking) and batch 6's FillSkipped of index 0
+    (the same one-shot order refused as spent), if both are in `logs`."""
+    trade = next((x for x in logs if x["topics"][0] == _topic("Trade") and x["topics"][1] == _word(5)), None)
+    skipped = next((x for x in logs if x["topics"][0] == _topic("FillSkipped") and x["topics"][1] == _word(6)), None)
+    return None if trade is None or skipped is None else (trade, skipped)
+
+
 @pytest.mark.parametrize(
     ("batch", "fill", "why"),
     [
@@ -92,17 +118,12 @@ def test_a_signature_by_another_key_in_the_calldata_fails_signature_verification
     def forge(tx: dict[str, Any]) -> dict[str, Any]:
         if tx["hash"] != tx_hash:
             return tx
-        data = bytes.fromhex(tx["input"][2:])
-        seq, orders, fills = abi_decode(_SETTLE_TYPES, data[4:])
-        orders, fills = list(orders), [list(f) for f in fills]
-        # this fill's maker order, re-signed by an outsider's key, as a new entry of `orders` (other
+        seq, batch = decode_settle_call(bytes.fromhex(tx["input"][2:]))
+        # this fill's maker order, re-signed by an outsider's key, as a new order record (other
         # fills of the batch may use the original)
-        maker_order = orders[fills[fill][0]][0]
-        forged = sign_digest(outsider, hash_order(Order(*maker_order), flow.venue.manifest.domain))
-        orders.append((maker_order, forged))
-        fills[fill][0] = len(orders) - 1
-        tx["input"] = "0x" + (data[:4] + abi_encode(_SETTLE_TYPES, [seq, orders, [tuple(f) for f in fills]])).hex()
-        return tx
+        maker_order = batch.orders[batch.fills[fill].maker_order].order
+        forged = sign_digest(outsider, hash_order(maker_order, flow.venue.manifest.domain))
+        return _with_calldata(tx, seq, _repoint(batch, fill, PackedOrder(maker_order, forged), maker=True))
 
     report = _audit(flow, LyingNode(flow.venue.node.rpc_url, edit_tx=forge))
 
@@ -183,3 +204,81 @@ def test_a_trade_event_that_disagrees_with_its_calldata_is_caught(flow: Flow) ->
 def test_the_honest_node_passes_through_the_same_wrapper(flow: Flow) -> None:
     report = _audit(flow, LyingNode(flow.venue.node.rpc_url))
     assert report.passed and [c.name for c in report.checks] == CHAIN_CHECKS
+
+
+def test_a_one_shot_order_filled_from_a_second_order_record_of_its_batch_is_caught(flow: Flow) -> None:
+    """The exchange treats a second record of the same one-shot order in one batch as spent."""
+    tx_hash = "0x" + flow.results[4].tx_hash.hex()
+
+    def second_record(tx: dict[str, Any]) -> dict[str, Any]:
+        if tx["hash"] != tx_hash:
+            return tx
+        seq, batch = decode_settle_call(bytes.fromhex(tx["input"][2:]))
+        copy = batch.orders[batch.fills[1].taker_order]  # the one-shot taker, same order and signature
+        return _with_calldata(tx, seq, _repoint(batch, 1, copy, maker=False))
+
+    report = _audit(flow, LyingNode(flow.venue.node.rpc_url, edit_tx=second_record))
+
+    assert report.failed == ["no_fill_after_cancel_or_expiry"]
+    (ev,) = report.check("no_fill_after_cancel_or_expiry").evidence
+    assert ev.message.startswith("batch 5 fill 1: taker one-shot order")
+    assert "filled again after the batch that first filled it" in ev.message
+    assert ev.account == flow.venue.traders[2].address and ev.tx == tx_hash
+
+
+def test_a_one_shot_order_filled_in_a_later_batch_is_caught(flow: Flow) -> None:
+    """Batch 6 fill 0 (the one-shot order again, skipped as spent) reported as a Trade instead."""
+
+    def trade_again(logs: Logs) -> Logs:
+        found = _one_shot_batch_logs(flow, logs)
+        if found is None:
+            return logs
+        trade, skipped = found
+        words = bytearray(bytes.fromhex(trade["data"][2:]))
+        words[0:32] = bytes(32)  # index 0
+        words[8 * 32 : 10 * 32] = bytes(64)  # batch 6 fill 0 carries no fees
+        forged = dict(
+            skipped,  # in place of the FillSkipped: its block, transaction and log index
+            topics=[trade["topics"][0], _word(6), *trade["topics"][2:]],
+            data="0x" + bytes(words).hex(),
+        )
+        return [forged if log is skipped else log for log in logs]
+
+    report = _audit(flow, LyingNode(flow.venue.node.rpc_url, edit_logs=trade_again))
+
+    assert {"no_fill_after_cancel_or_expiry", "orders_not_overfilled"} <= set(report.failed)
+    assert "trades_match_calldata" not in report.failed  # the forged Trade is the calldata's fill 0
+    (ev,) = report.check("no_fill_after_cancel_or_expiry").evidence
+    assert ev.message.startswith("batch 6 fill 0: taker one-shot order")
+    assert ev.expected == "only batch 5 order record 1"
+    assert ev.found is not None and ev.found.startswith("batch 6 order record")
+    (over,) = report.check("orders_not_overfilled").evidence
+    assert over.message.startswith("one-shot order") and over.expected == f"<= {2 * 10**18}"
+    assert over.found == str(3 * 10**18)
+
+
+def test_a_one_shot_fill_after_its_number_was_cancelled_is_caught(flow: Flow) -> None:
+    """A OneShotCancelled of trader 2's number 1000 slipped in before batch 5's first Trade."""
+
+    def cancel_first(logs: Logs) -> Logs:
+        found = _one_shot_batch_logs(flow, logs)
+        if found is None:
+            return logs
+        trade, _ = found
+        series = "0x" + trade["data"][2 + 64 : 2 + 128]
+        cancel = dict(
+            trade,
+            topics=[_topic("OneShotCancelled"), trade["topics"][3], series],
+            data="0x" + (1_000).to_bytes(32, "big").hex() + trade["topics"][3][2:],
+        )
+        i = logs.index(trade)
+        return [*logs[:i], cancel, *logs[i:]]
+
+    report = _audit(flow, LyingNode(flow.venue.node.rpc_url, edit_logs=cancel_first))
+
+    # the window ends as the chain's (number 1000 spent either way): only the fill is wrong
+    assert report.failed == ["no_fill_after_cancel_or_expiry"]
+    (ev,) = report.check("no_fill_after_cancel_or_expiry").evidence
+    assert ev.message.startswith("batch 5 fill 0: taker one-shot order")
+    assert "number 1000 was spent" in ev.message
+    assert ev.account == flow.venue.traders[2].address

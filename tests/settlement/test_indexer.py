@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from keys.signer import LocalSigner
 from settlement.batch import Batch, SkipReason
 from settlement.indexer import Indexer, SQLiteIndexerStore
 from settlement.journal import SQLiteSubmitJournal
 from settlement.submitter import Submitter
-from tests.settlement.venue import OPTION, PRICE, setup_venue
+from tests.settlement.venue import EXCHANGE, OPTION, PRICE, setup_venue
 from tests.support.chain import ChainNode
 
 
@@ -41,3 +42,26 @@ def test_events_are_decoded_into_typed_records_and_the_cursor_survives_a_restart
     assert settled.args == {"seq": 1, "filled": 1, "skipped": 1}
     assert idle.added == () and idle.retracted == ()
     assert idle.next_block == venue.chain.block_number() + 1
+
+
+def test_one_shot_cancels_are_decoded_with_maker_series_number_and_sender(anvil: ChainNode, tmp_path: Path) -> None:
+    venue = setup_venue(anvil, n_traders=2)
+    indexer = Indexer.for_manifest(venue.chain, venue.manifest, SQLiteIndexerStore(tmp_path / "idx.db"))
+    indexer.poll()
+    trader, delegate = venue.traders[0], LocalSigner(anvil.keys[9])
+    venue.send(trader, venue.manifest.exchange, EXCHANGE.encode_call("setDelegate", delegate.address, 2**40))
+    venue.send(trader, venue.manifest.exchange, EXCHANGE.encode_call("cancelOneShot", venue.series, [5, 2**64 - 1]))
+    venue.send(
+        delegate,
+        venue.manifest.exchange,
+        EXCHANGE.encode_call("cancelOneShotFor", trader.address, venue.series, [7]),
+    )
+
+    update = indexer.poll()
+
+    cancels = [e.args for e in update.added if e.name == "OneShotCancelled"]
+    assert cancels == [
+        {"maker": trader.address, "series": venue.series, "seq": 5, "by": trader.address},
+        {"maker": trader.address, "series": venue.series, "seq": 2**64 - 1, "by": trader.address},
+        {"maker": trader.address, "series": venue.series, "seq": 7, "by": delegate.address},
+    ]
