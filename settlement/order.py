@@ -39,6 +39,7 @@ def one_shot_nonce(seq: int) -> int:
         raise OrderError(f"one-shot sequence number {seq!r} is outside uint64", field="nonce")
     return ONE_SHOT_FLAG | seq
 
+
 #: The EIP-712 type string of an order; `TYPE_HASH` is its keccak256 (tests check the preimage).
 TYPE_STRING = (
     "Order(address maker,bytes32 series,bool isBuy,uint256 price,uint256 amount,"

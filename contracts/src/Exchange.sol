@@ -164,6 +164,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
             mstore(add(c, 0xe0), add(meta, shl(6, nOrders)))
         }
         uint256 at = start + HEADER_BYTES + 32 * nSeries;
+        if (at > end) revert MalformedBatch(at - start);
         for (uint256 i; i < nOrders; ++i) {
             if (at + ORDER_FIXED_BYTES > end) revert MalformedBatch(at - start);
             uint256 w;

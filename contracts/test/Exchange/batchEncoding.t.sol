@@ -61,6 +61,10 @@ contract ExchangeBatchEncodingTest is StrikebookTest {
         _expectMalformed(b, 6 + 32 + 248);
     }
 
+    function test_series_table_past_the_end_reverts() public {
+        _expectMalformed(abi.encodePacked(uint16(3), uint16(0), uint16(0), callId), 6 + 3 * 32);
+    }
+
     function test_truncated_order_reverts() public {
         bytes memory b = abi.encodePacked(uint16(1), uint16(1), uint16(0), callId, bytes20(alice));
         _expectMalformed(b, 6 + 32);
