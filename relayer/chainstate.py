@@ -1,11 +1,17 @@
-"""What intake needs to know of the chain: series, free balances, delegates, nonce floors, hard cancels.
+"""What intake needs to know of the chain: series, free balances, delegates, nonce floors, hard cancels,
+one-shot spend windows.
 
 `ChainState` is a cache over the contracts' view functions (`getSeries`, `balanceOf`,
-`minNonce`, `delegateExpiry`, `eth_getCode`), kept fresh by the settlement `Indexer`'s events:
-a `Deposited`/`Withdrawn`/`Trade`/`Settled` drops the cached balances of the accounts it names,
-`NoncesCancelled`/`DelegateSet`/`DelegateRevoked`/`SeriesListed` update their entries in place,
-and `OrderCancelled` adds to the set of hashes cancelled on-chain. A value read after the event
+`minNonce`, `delegateExpiry`, `oneShotWindow`, `eth_getCode`), kept fresh by the settlement
+`Indexer`'s events: a `Deposited`/`Withdrawn`/`Trade`/`Settled` drops the cached balances of the
+accounts it names, `NoncesCancelled`/`DelegateSet`/`DelegateRevoked`/`SeriesListed` update their
+entries in place, `OneShotCancelled` spends its sequence number in the cached window, and
+`OrderCancelled` adds to the set of hashes cancelled on-chain. A value read after the event
 that changed it is the new value, so a cache entry is never older than the last poll.
+One-shot windows are the exception to "never older": a `Trade` that spends a one-shot order does
+not say which, so a cached window may miss spends by fills; the venue covers the ones it caused
+itself (`relayer.one_shot.SpendTracker`), and spends only ever add, so a stale window is at worst
+more lenient than the chain (the exchange then skips the fill as spent, reason 24/25).
 Delegates are the exception: `prefetch(delegates=...)` always re-reads `delegateExpiry` at the
 latest block, so a revocation refuses the next delegate-signed order as soon as it is mined,
 without waiting for the poll.
@@ -26,6 +32,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from relayer.one_shot import Window
 from relayer.store.models import IndexerWindowRow
 from relayer.store.records import get_cursor, set_cursor
 from settlement._hashing import checksum_address
@@ -143,6 +150,8 @@ class ChainState:
         self.min_nonce: dict[bytes, int] = {}
         self.delegates: dict[tuple[bytes, bytes], int] = {}
         self.has_code: dict[bytes, bool] = {}
+        #: one-shot spend windows per (account, series), as `oneShotWindow` returned them.
+        self.one_shot: dict[tuple[bytes, bytes], Window] = {}
         #: order hashes cancelled on-chain (from `OrderCancelled` since start, plus what the store knew).
         self.cancelled: set[bytes] = set()
         self.head = 0
@@ -173,6 +182,22 @@ class ChainState:
         (value,) = self._call(self._exchange, "Exchange", "minNonce", checksum_address(maker))
         assert isinstance(value, int)
         return value
+
+    def read_one_shot_window(self, account: bytes, series: bytes) -> Window:
+        """`Exchange.oneShotWindow(account, series)`: the account's one-shot spend window."""
+        base, bits = self._call(self._exchange, "Exchange", "oneShotWindow", checksum_address(account), series)
+        assert isinstance(base, int) and isinstance(bits, int)
+        return Window(base, bits)
+
+    def is_one_shot_spent(self, account: bytes, series: bytes, seq: int) -> bool:
+        """`Exchange.isOneShotSpent(account, series, seq)`, read now (no cache)."""
+        (spent,) = self._call(self._exchange, "Exchange", "isOneShotSpent", checksum_address(account), series, seq)
+        return bool(spent)
+
+    def one_shot_spent(self, account: bytes, series: bytes, seq: int) -> bool:
+        """Whether the cached window (see `prefetch(one_shot=...)`) counts `seq` spent."""
+        window = self.one_shot.get((account, series))
+        return window is not None and window.spent(seq)
 
     def read_delegate(self, maker: bytes, key: bytes) -> int:
         (value,) = self._call(
@@ -215,6 +240,7 @@ class ChainState:
         makers: set[bytes],
         delegates: set[tuple[bytes, bytes]],
         codes: set[bytes],
+        one_shot: set[tuple[bytes, bytes]],
     ) -> None:
         for s in series:
             terms = self.read_series(s)
@@ -231,6 +257,8 @@ class ChainState:
             self.delegates[pair] = self.read_delegate(*pair)
         for account in codes:
             self.has_code[account] = self.read_code(account)
+        for pair in one_shot:
+            self.one_shot[pair] = self.read_one_shot_window(*pair)
 
     async def prefetch(
         self,
@@ -240,8 +268,12 @@ class ChainState:
         makers: Iterable[bytes] = (),
         delegates: Iterable[tuple[bytes, bytes]] = (),
         codes: Iterable[bytes] = (),
+        one_shot: Iterable[tuple[bytes, bytes]] = (),
     ) -> None:
-        """Read every entry not cached yet, on a worker thread (raises `ChainError` if the node fails)."""
+        """Read every entry not cached yet, on a worker thread (raises `ChainError` if the node fails).
+
+        `one_shot`: (account, series) pairs whose one-shot spend window intake needs.
+        """
         need_series = {s for s in series if s not in self.series and s not in self._unlisted}
         need_balances = {k for k in balances if k not in self.balances or k in self._stale}
         need_makers = {m for m in makers if m not in self.min_nonce}
@@ -250,8 +282,11 @@ class ChainState:
         # paid only by orders and cancels signed by a key other than the maker's own)
         need_delegates = set(delegates)
         need_codes = {c for c in codes if c not in self.has_code}
-        if need_series or need_balances or need_makers or need_delegates or need_codes:
-            await asyncio.to_thread(self._fetch, need_series, need_balances, need_makers, need_delegates, need_codes)
+        need_one_shot = {p for p in one_shot if p not in self.one_shot}
+        if need_series or need_balances or need_makers or need_delegates or need_codes or need_one_shot:
+            await asyncio.to_thread(
+                self._fetch, need_series, need_balances, need_makers, need_delegates, need_codes, need_one_shot
+            )
 
     # ------------------------------------------------------------------ events
 
@@ -288,6 +323,10 @@ class ChainState:
                 self.delegates[(_raw(args["maker"]), _raw(args["key"]))] = int(args["expiry"])
             elif name == "DelegateRevoked":
                 self.delegates[(_raw(args["maker"]), _raw(args["key"]))] = 0
+            elif name == "OneShotCancelled":
+                key = (_raw(args["maker"]), bytes(args["series"]))
+                if key in self.one_shot:
+                    self.one_shot[key] = self.one_shot[key].spend(int(args["seq"]))
             elif name == "SeriesListed":
                 self._unlisted.discard(bytes(args["id"]))
         return cancels
@@ -302,3 +341,5 @@ class ChainState:
                     self.min_nonce.pop(account, None)
                     for pair in [p for p in self.delegates if p[0] == account]:
                         del self.delegates[pair]
+                    for key in [k for k in self.one_shot if k[0] == account]:
+                        del self.one_shot[key]

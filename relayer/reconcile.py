@@ -1,12 +1,16 @@
 """What the venue does with a fill the chain skipped: per `SkipReason`, which order is at fault.
 
 - A reason naming one side (`Maker*`/`Taker*`: expired, nonce or hash cancelled on-chain,
-  over-filled, bad signature, insufficient funds) puts the fault on that order: if it still
-  rests it is cancelled (reason `onchain_cancel` for on-chain cancels, `insufficient_collateral`
-  for missing funds, else `settlement_failed`). The other order is innocent: its amount of the
-  fill goes back on the book (`RestoreOrder`: in place, keeping priority, if it still rests),
-  provided it is a resting kind of order (GTC or post-only) that was neither cancelled nor
-  expired meanwhile. IOC/FOK amounts are not restored: their moment has passed.
+  over-filled, bad signature, insufficient funds, one-shot order spent) puts the fault on that
+  order: if it still rests it is cancelled (reason `onchain_cancel` for on-chain cancels and
+  spent one-shot orders, `insufficient_collateral` for missing funds, else `settlement_failed`).
+  A one-shot order (`MakerOrderSpent`/`TakerOrderSpent`, codes 24/25: cancelled with
+  `cancelOneShot`, or its sequence number left the window) never rests, so the skip is final for
+  it, as for any IOC/FOK order; the stored order keeps the amount as unfilled.
+  The other order is innocent: its amount of the fill goes back on the book (`RestoreOrder`:
+  in place, keeping priority, if it still rests), provided it is a resting kind of order (GTC or
+  post-only) that was neither cancelled nor expired meanwhile. IOC/FOK amounts are not
+  restored: their moment has passed.
 - A reason about the fill or the series (zero/too large amounts, mismatched series or sides,
   self trade, prices not crossed, fee above cap, unknown or expired series) means the pair
   should never have matched: both orders are cancelled if they rest (`series_closed` for
@@ -30,6 +34,7 @@ _MAKER_FAULT = {
     SkipReason.MAKER_OVERFILL,
     SkipReason.MAKER_BAD_SIGNATURE,
     SkipReason.MAKER_INSUFFICIENT_FUNDS,
+    SkipReason.MAKER_ORDER_SPENT,
 }
 _TAKER_FAULT = {
     SkipReason.TAKER_ORDER_EXPIRED,
@@ -38,6 +43,7 @@ _TAKER_FAULT = {
     SkipReason.TAKER_OVERFILL,
     SkipReason.TAKER_BAD_SIGNATURE,
     SkipReason.TAKER_INSUFFICIENT_FUNDS,
+    SkipReason.TAKER_ORDER_SPENT,
 }
 _SERIES = {SkipReason.UNKNOWN_SERIES, SkipReason.SERIES_EXPIRED}
 
@@ -64,6 +70,8 @@ def _reason(code: SkipReason) -> CancelReason:
         SkipReason.TAKER_NONCE_CANCELLED,
         SkipReason.MAKER_ORDER_CANCELLED,
         SkipReason.TAKER_ORDER_CANCELLED,
+        SkipReason.MAKER_ORDER_SPENT,
+        SkipReason.TAKER_ORDER_SPENT,
     ):
         return CancelReason.ONCHAIN_CANCEL
     if code in _SERIES:

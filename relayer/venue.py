@@ -28,6 +28,7 @@ from sqlalchemy import Engine, delete, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from relayer import recovery
+from relayer.batching import PendingRow, cut_batch
 from relayer.cancels import (
     ALL_SERIES,
     MAX_CANCEL_HASHES,
@@ -60,6 +61,7 @@ from relayer.intake.collateral import MAX_AMOUNT, max_price
 from relayer.intake.errors import CancelRejected, IntakeError, RejectCode
 from relayer.intake.reservations import Holding, Reservations, holding
 from relayer.intake.verify import SignatureVerifier
+from relayer.one_shot import SpendTracker, well_formed_nonce
 from relayer.operator_key import RotatableSubmitter
 from relayer.reconcile import skip_name, verdict
 from relayer.recovery import OrderInfo, Recovered
@@ -93,7 +95,7 @@ from settlement.chain import Chain
 from settlement.errors import ChainError, SettlementError
 from settlement.indexer import Indexer
 from settlement.journal import SQLiteSubmitJournal
-from settlement.order import Order, SignedOrder, struct_preimage
+from settlement.order import ONE_SHOT_FLAG, ONE_SHOT_SEQ_MASK, Order, SignedOrder, struct_preimage
 from settlement.submitter import SubmitResult, Submitter
 
 log = logging.getLogger(__name__)
@@ -189,6 +191,21 @@ def _signed_from_row(row: OrderRow) -> SignedOrder:
     return SignedOrder(order, row.signature)
 
 
+#: time in force a one-shot order may have: it must never rest (docs/PROTOCOL.md, "One-shot orders").
+_IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
+
+
+def _spends_of(recovered: Recovered) -> SpendTracker:
+    """The one-shot spends of the recovered unsettled fills (their batches may still apply)."""
+    spends = SpendTracker()
+    for f in recovered.pending_fills:
+        for oid in (f.maker_order_id, f.taker_order_id):
+            info = recovered.orders.get(oid)
+            if info is not None and info.nonce >= ONE_SHOT_FLAG:
+                spends.spend(info.maker, info.series, info.nonce & ONE_SHOT_SEQ_MASK)
+    return spends
+
+
 def tune_gc() -> None:
     """Freeze what start-up built (recovered books, caches, modules) out of the collector's reach,
     and collect the young generation less often: intake allocates many short-lived objects per
@@ -237,6 +254,8 @@ class Venue:
         self._inflight_batches = list(recovered.inflight_batches)
         self._last_batch_seq = recovered.last_batch_seq
         self._pending_fills = list(recovered.pending_fills)
+        #: one-shot orders this venue filled whose batches may not have applied yet (see `relayer.one_shot`)
+        self._one_shot_spends = _spends_of(recovered)
         self.state = ChainState(chain, config.manifest)
         self.state.cancelled |= recovered.onchain_cancelled
         self._reservations = Reservations()
@@ -508,6 +527,8 @@ class Venue:
             self._dead_man = dict(recovered.dead_man)
             self._soft_cancelled = set(recovered.soft_cancelled)
             self._pending_fills = list(recovered.pending_fills)
+            self._one_shot_spends = _spends_of(recovered)
+            self.state.one_shot.clear()  # re-read: spends of batches settled meanwhile are on-chain now
             await self._restore_reservations()
             self._committer.resume()
         finally:
@@ -569,6 +590,16 @@ class Venue:
             if not isinstance(sub.tif, TimeInForce) or (sub.client_id is not None and len(sub.client_id) > 64):
                 c.reject(RejectCode.INVALID_SCHEMA, "bad time in force or client id longer than 64 characters")
                 continue
+            if o.is_one_shot:
+                if not well_formed_nonce(o.nonce):
+                    c.reject(RejectCode.BAD_ONE_SHOT_NONCE, "a one-shot nonce (bit 255) must have bits 64..254 zero")
+                    continue
+                if sub.tif not in _IMMEDIATE:
+                    c.reject(
+                        RejectCode.ONE_SHOT_MUST_BE_IMMEDIATE,
+                        f"a one-shot order (nonce bit 255 set) cannot rest: send it IOC or FOK, not {sub.tif.value}",
+                    )
+                    continue
             # 2. domain
             if sub.chain_id is not None and sub.chain_id != domain.chain_id:
                 c.reject(RejectCode.WRONG_DOMAIN, f"this venue is chain {domain.chain_id}, not {sub.chain_id}")
@@ -614,7 +645,11 @@ class Venue:
                 c.reject(RejectCode.UNAUTHORIZED_SIGNER, "signer is neither the maker nor a live delegate")
         pending = [c for c in live if c.result is None and c.signed is not None]
         series = {c.signed.order.series for c in pending if c.signed}
-        await self.state.prefetch(series=series, makers={c.maker for c in pending})
+        await self.state.prefetch(
+            series=series,
+            makers={c.maker for c in pending},
+            one_shot={(c.maker, c.signed.order.series) for c in pending if c.signed and c.signed.order.is_one_shot},
+        )
         balances: set[tuple[bytes, bytes]] = set()
         for c in pending:
             assert c.signed is not None
@@ -699,6 +734,7 @@ class Venue:
         reserved = self._reservations.reserved
         balances = state.balances
         expires_at_ms = self.config.engine.expires_at_ms
+        spends = self._one_shot_spends
         # ---- synchronous section: checks against the latest memory, then the engine (no awaits)
         for c in cands:
             if c.result is not None or c.signed is None or c.order_id is None:
@@ -723,8 +759,15 @@ class Venue:
             if oid in state.cancelled or (c.maker, oid) in self._soft_cancelled:
                 c.reject(RejectCode.ORDER_CANCELLED, "order was cancelled")
                 continue
-            if o.nonce < state.min_nonce.get(c.maker, 0):
-                c.reject(RejectCode.NONCE_CANCELLED, "nonce is below the maker's on-chain minNonce")
+            seq = o.one_shot_seq
+            if seq is None:
+                if o.nonce < state.min_nonce.get(c.maker, 0):
+                    c.reject(RejectCode.NONCE_CANCELLED, "nonce is below the maker's on-chain minNonce")
+                    continue
+            elif state.one_shot_spent(c.maker, o.series, seq) or spends.spent(c.maker, o.series, seq):
+                # minNonce never reaches a one-shot nonce; its spend window does (cancelOneShot, an
+                # earlier fill of this sequence number, or one 64 or more above it)
+                c.reject(RejectCode.ONE_SHOT_SPENT, f"one-shot sequence number {seq} is spent for this series")
                 continue
             # 7. price bounds
             cap = self._call_caps.get(terms.underlying) if terms.is_call else None
@@ -752,16 +795,20 @@ class Venue:
             command = PlaceOrder(
                 OrderSpec(oid, c.maker, o.series, o.is_buy, o.price, o.amount, o.expiry), c.sub.tif, now_ms
             )
-            seq, events, ups = self._apply(command, now_ms, (info, need))
-            write.place_signed(oid, c.maker, o, c.signed.signature, c.sub.tif.value, seq, c.sub.client_id, command)
-            write.events(seq, events)
+            jseq, events, ups = self._apply(command, now_ms, (info, need))
+            write.place_signed(oid, c.maker, o, c.signed.signature, c.sub.tif.value, jseq, c.sub.client_id, command)
+            write.events(jseq, events)
             if ups:
                 updates.extend(ups)
             if len(events) == 2 and type(events[1]) is Rested:  # the common case: accepted, rests whole
                 c.result = OrderResult(oid, OrderState.OPEN, o.amount, client_id=c.sub.client_id)
             else:
                 c.result = self._outcome(c, events)
-                any_fill = any_fill or any(type(e) is Fill for e in events)
+                filled = any(type(e) is Fill for e in events)
+                any_fill = any_fill or filled
+                if filled and seq is not None:
+                    # its batch spends it (and every number 64 or more below it): refuse those from now on
+                    spends.spend(c.maker, o.series, seq)
                 self._forget_if_done(oid)
             accepted.append(c)
             mine.append(oid)
@@ -1228,15 +1275,18 @@ class Venue:
             await self._settle_batch_until_done(seq)
         self._inflight_batches.clear()
         while True:
-            rows = await asyncio.to_thread(self._pending_fill_ids, self.config.batch_size)
+            rows, full = await asyncio.to_thread(self._pending_fill_ids, self.config.batch_size)
             if not rows:
                 self._fills_ready.clear()
+                # not asyncio.wait_for: on 3.11 it swallows a cancel that arrives as the event is set
+                # (a fill right before `stop`), and the batcher then never stops
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._fills_ready.wait(), 0.5)
+                    async with asyncio.timeout(0.5):
+                        await self._fills_ready.wait()
                 continue
-            if len(rows) < self.config.batch_size:
+            if not full:
                 await asyncio.sleep(self.config.batch_ms / 1000)
-                rows = await asyncio.to_thread(self._pending_fill_ids, self.config.batch_size)
+                rows, full = await asyncio.to_thread(self._pending_fill_ids, self.config.batch_size)
             seq = self._last_batch_seq + 1
             if not await self._cut_batch(seq, rows):
                 await asyncio.sleep(0.2)
@@ -1244,16 +1294,39 @@ class Venue:
             self._last_batch_seq = seq
             await self._settle_batch_until_done(seq)
 
-    def _pending_fill_ids(self, limit: int) -> list[int]:
+    def _pending_fill_ids(self, limit: int) -> tuple[list[int], bool]:
+        """The ids of the next batch (`relayer.batching.cut_batch`: the oldest pending fills, at most
+        `limit`, never part of a one-shot order's fills) and whether `limit` fills were pending."""
+        pending = FillStatus.PENDING.value
+        mk, tk = aliased(OrderRow), aliased(OrderRow)
         with Session(self._db) as session:
-            return list(
-                session.scalars(
-                    select(FillRow.id)
-                    .where(FillRow.status == FillStatus.PENDING.value)
+            found = session.execute(
+                select(FillRow.id, FillRow.maker_order_id, mk.nonce, FillRow.taker_order_id, tk.nonce)
+                .join(mk, FillRow.maker_order_id == mk.order_id)
+                .join(tk, FillRow.taker_order_id == tk.order_id)
+                .where(FillRow.status == pending)
+                .order_by(FillRow.id)
+                .limit(limit)
+            ).all()
+            window = [
+                PendingRow(fid, tuple(o for o, n in ((m, m_nonce), (t, t_nonce)) if n >= ONE_SHOT_FLAG))
+                for fid, m, m_nonce, t, t_nonce in found
+            ]
+            one_shot = {o for r in window for o in r.one_shot}
+            fills_of: dict[bytes, list[int]] = {}
+            if one_shot:
+                for fid, m, t in session.execute(
+                    select(FillRow.id, FillRow.maker_order_id, FillRow.taker_order_id)
+                    .where(
+                        FillRow.status == pending,
+                        or_(FillRow.taker_order_id.in_(one_shot), FillRow.maker_order_id.in_(one_shot)),
+                    )
                     .order_by(FillRow.id)
-                    .limit(limit)
-                ).all()
-            )
+                ).all():
+                    for o in (m, t):
+                        if o in one_shot:
+                            fills_of.setdefault(o, []).append(fid)
+        return cut_batch(window, fills_of, limit), len(found) >= limit
 
     async def _cut_batch(self, seq: int, fill_ids: list[int]) -> bool:
         now = self._clock()

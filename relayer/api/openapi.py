@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from relayer.intake.errors import RejectCode
+
 DECIMAL = {"type": "string", "pattern": "^(0|[1-9][0-9]*)$", "description": "integer as a decimal string"}
 NULLABLE_DECIMAL = {**DECIMAL, "nullable": True}
 HEX32 = {"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"}
@@ -21,6 +23,15 @@ ORDER_STATES = ["open", "filled", "cancelled", "expired", "rejected"]
 FILL_STATES = ["pending", "batched", "settled", "skipped"]
 BATCH_STATES = ["open", "submitted", "settled", "failed"]
 TIFS = ["gtc", "ioc", "fok", "post_only"]
+#: Why intake refuses an order (`relayer.intake.RejectCode`): the `code` of a rejected order result,
+#: and of the error answer to a single-order POST (422 unless the status table says otherwise).
+ORDER_REJECT_CODES = [c.value for c in RejectCode]
+_REJECT_TEXT = (
+    "For a refused order, one of: "
+    + ", ".join(ORDER_REJECT_CODES)
+    + ". A one-shot order (nonce bit 255 set) must be sent ioc or fok (one_shot_must_be_immediate), "
+    "set no nonce bits 64..254 (bad_one_shot_nonce) and use an unspent sequence number (one_shot_spent)."
+)
 
 
 def ref(name: str) -> dict[str, str]:
@@ -39,7 +50,7 @@ def _obj(props: dict[str, Any], required: list[str] | None = None, extra: bool =
 SCHEMAS: dict[str, Any] = {
     "Error": _obj(
         {
-            "code": {"type": "string"},
+            "code": {"type": "string", "description": "stable error code. " + _REJECT_TEXT},
             "message": {"type": "string"},
             "details": {"type": "object", "additionalProperties": True},
         }
@@ -79,7 +90,7 @@ SCHEMAS: dict[str, Any] = {
             "status": {"type": "string", "enum": ORDER_STATES},
             "remaining": DECIMAL,
             "duplicate": {"type": "boolean"},
-            "code": {"type": "string"},
+            "code": {"type": "string", "description": _REJECT_TEXT},
             "message": {"type": "string"},
             "clientId": {"type": "string"},
         },

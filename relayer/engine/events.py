@@ -28,7 +28,7 @@ class CancelReason(StrEnum):
     SETTLEMENT_FAILED = "settlement_failed"
     SERIES_CLOSED = "series_closed"
     OPERATOR = "operator"
-    #: the maker cancelled the order on-chain (by hash or below a nonce).
+    #: the maker cancelled the order on-chain (by hash or below a nonce), or a one-shot order was spent.
     ONCHAIN_CANCEL = "onchain_cancel"
     #: the maker's collateral no longer covers the order (a fill was skipped for lack of funds).
     INSUFFICIENT_COLLATERAL = "insufficient_collateral"

@@ -12,6 +12,10 @@ class RejectCode(StrEnum):
 
     #: 1. not a well-formed signed order (missing/unknown keys, bad types, amount 0, too many orders).
     INVALID_SCHEMA = "invalid_schema"
+    #: 1. a one-shot order (nonce bit 255 set) sets nonce bits 64..254 (they must be zero).
+    BAD_ONE_SHOT_NONCE = "bad_one_shot_nonce"
+    #: 1. a one-shot order sent GTC or post-only: it fills within one batch only, so it must be IOC or FOK.
+    ONE_SHOT_MUST_BE_IMMEDIATE = "one_shot_must_be_immediate"
     #: 2. the client named a chain id or verifying contract other than this venue's.
     WRONG_DOMAIN = "wrong_domain"
     #: 3. the signature is malformed (not 65-byte low-s ECDSA) and the maker is not a contract.
@@ -28,6 +32,9 @@ class RejectCode(StrEnum):
     ORDER_CANCELLED = "order_cancelled"
     #: 6. the order's nonce is below the maker's on-chain minNonce (cancelAllBelow).
     NONCE_CANCELLED = "nonce_cancelled"
+    #: 6. the one-shot order's sequence number is spent on-chain (`cancelOneShot`, filled, or a number
+    #: 64 or more above it spent in the same series) or by a fill this venue already made.
+    ONE_SHOT_SPENT = "one_shot_spent"
     #: 7. price is 0 or above the most the option can pay (see `relayer.intake.collateral`).
     PRICE_OUT_OF_BOUNDS = "price_out_of_bounds"
     #: 8. free collateral on-chain minus reservations does not cover the order's worst case.

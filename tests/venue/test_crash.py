@@ -1,11 +1,14 @@
-"""Crash test: a real relayer process under steady order load, SIGKILLed at random points 20 times.
+"""Crash test: a real relayer process under steady order load (crossing GTC pairs and one-shot IOC
+takers), SIGKILLed at random points 20 times.
 
 After every restart: no acknowledged order is lost, no fill settles twice, the live book hash
-equals a replay of the stored journal, and the chain's fills equal the store's settled fills.
+equals a replay of the stored journal, and the chain's fills equal the store's settled fills
+(filled amounts per ordinary order, the spend bit per one-shot order).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -26,6 +29,7 @@ from relayer.engine import MatchingEngine
 from relayer.store import connect, journal, sqlite_url
 from relayer.store.models import FillRow, FillStatus, OrderRow
 from settlement.abi import contract_abi
+from settlement.order import ONE_SHOT_FLAG, ONE_SHOT_SEQ_MASK, one_shot_nonce
 from tests.settlement.venue import OPTION, PRICE
 from tests.settlement.venue import Venue as ChainVenue
 from tests.support.procs import REPO_ROOT, tail, wait_until
@@ -33,6 +37,8 @@ from tests.venue.support import Maker
 
 EXCHANGE = contract_abi("Exchange")
 KILLS = 20
+#: one-shot sequence numbers, increasing across every load thread and restart (as the SDK's are)
+_ONE_SHOT_SEQS = itertools.count(time.time_ns() // 1_000_000)
 
 
 class Control:
@@ -134,7 +140,17 @@ class Load(threading.Thread):
                     orders.append(seller.order(is_buy=False, price=price, amount=amount).to_json_dict())
                     orders.append(buyer.order(is_buy=True, price=price, amount=amount).to_json_dict())
                 response = c.call({"op": "submit", "orders": orders})
-                for r in response["results"]:
+                # and a one-shot IOC taker across the book: its fills must land in one batch, crash or not
+                taker = self.rng.choice(self.makers)
+                is_buy = self.rng.random() < 0.5
+                sweep = taker.order(
+                    is_buy=is_buy,
+                    price=PRICE + (1 if is_buy else -1) * 2 * 10**4,
+                    amount=OPTION // 100 * self.rng.randint(2, 6),
+                    nonce=one_shot_nonce(next(_ONE_SHOT_SEQS)),
+                )
+                swept = c.call({"op": "submit", "orders": [sweep.to_json_dict()], "tif": "ioc"})
+                for r in response["results"] + swept["results"]:
                     if r["status"] != "rejected":
                         self.acked.add(bytes.fromhex(r["order_id"][2:]))
                     else:
@@ -170,7 +186,12 @@ def _check_chain_matches_store(chain: ChainVenue, db: Engine) -> int:
                 FillRow.status == FillStatus.SETTLED.value
             )
         ).all()
-        makers = {oid: maker for oid, maker in session.execute(select(OrderRow.order_id, OrderRow.maker)).all()}
+        makers = {
+            oid: (maker, series, nonce)
+            for oid, maker, series, nonce in session.execute(
+                select(OrderRow.order_id, OrderRow.maker, OrderRow.series, OrderRow.nonce)
+            ).all()
+        }
     per_order: dict[bytes, int] = defaultdict(int)
     for m, t, amount in settled:
         per_order[m] += amount
@@ -183,7 +204,14 @@ def _check_chain_matches_store(chain: ChainVenue, db: Engine) -> int:
     )
     assert len(trades) == len(settled), "a fill settled twice, or a settled fill is missing on-chain"
     for order_id, amount in per_order.items():
-        maker = "0x" + makers[order_id].hex()
+        raw, series, nonce = makers[order_id]
+        maker = "0x" + raw.hex()
+        if nonce >= ONE_SHOT_FLAG:  # a one-shot order has no filled amount on-chain, only its spend bit
+            (spent,) = chain.call(
+                "Exchange", chain.manifest.exchange, "isOneShotSpent", maker, series, nonce & ONE_SHOT_SEQ_MASK
+            )
+            assert spent
+            continue
         (filled, _cancelled) = chain.call("Exchange", chain.manifest.exchange, "orderState", maker, order_id)
         assert filled == amount
     return len(settled)
