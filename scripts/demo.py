@@ -5,8 +5,8 @@
 2. List an options chain: calls and puts at 5 strikes and 2 expiries; fund makers and takers.
 3. Start the relayer (`strikebook relayer start`, HTTP + WebSocket API on a free loopback port).
 4. Market makers (scripts/market_maker.py, on the SDK) quote both sides around Heston prices while
-   spot follows a simulated path; takers send random IOC flow; the relayer matches and settles the
-   fills on-chain in batches.
+   spot follows a simulated path; takers send random IOC flow (one-shot orders: the SDK signs IOC
+   and FOK orders one-shot); the relayer matches and settles the fills on-chain in batches.
 5. Jump the chain past both expiries, post the settlement prices with 2 of the 3 oracle keys, and
    settle every account.
 6. Run the auditor (`strikebook audit --relayer`) over the whole history; it must pass.
@@ -192,7 +192,7 @@ async def taker_loop(
     rate: float,
     stop: asyncio.Event,
 ) -> None:
-    """Random flow: pick a series and a side, take the best quote with an IOC order."""
+    """Random flow: pick a series and a side, take the best quote with an IOC (one-shot) order."""
     domain = await actor.client.domain()
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -208,8 +208,9 @@ async def taker_loop(
                 continue
             price = levels[0][0]
             amount = rng.choice((1, 2, 5, 10)) * OPTION // 10
+            # IOC: the SDK signs it one-shot (fills within one batch, 60 s default expiry)
             order = actor.client.build_order(
-                s.id, is_buy=is_buy, price=price, amount=amount, max_fee=2 * TAKER_FEE, expiry=int(time.time()) + 600
+                s.id, is_buy=is_buy, price=price, amount=amount, max_fee=2 * TAKER_FEE, tif="ioc"
             )
             signed = await actor.client.sign(order)
             metrics.sent([order.digest(domain)])

@@ -306,13 +306,25 @@ class MarketMaker:
             if q.bid_size:
                 orders.append(
                     self.client.build_order(
-                        q.series, is_buy=True, price=q.bid, amount=q.bid_size, max_fee=self.max_fee, expiry=expiry
+                        q.series,
+                        is_buy=True,
+                        price=q.bid,
+                        amount=q.bid_size,
+                        max_fee=self.max_fee,
+                        expiry=expiry,
+                        tif=self.tif,
                     )
                 )
             if q.ask_size:
                 orders.append(
                     self.client.build_order(
-                        q.series, is_buy=False, price=q.ask, amount=q.ask_size, max_fee=self.max_fee, expiry=expiry
+                        q.series,
+                        is_buy=False,
+                        price=q.ask,
+                        amount=q.ask_size,
+                        max_fee=self.max_fee,
+                        expiry=expiry,
+                        tif=self.tif,
                     )
                 )
         if not orders:

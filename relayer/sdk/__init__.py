@@ -1,6 +1,6 @@
 """The Strikebook maker SDK: `AsyncClient` (async) and `Client` (blocking), typed errors, on-chain helpers."""
 
-from relayer.sdk.client import AsyncClient, BookState, FillEvent, OrderAck, Page
+from relayer.sdk.client import ONE_SHOT_EXPIRY_S, AsyncClient, BookState, FillEvent, OrderAck, Page
 from relayer.sdk.errors import (
     AmountError,
     CancelRejected,
@@ -12,6 +12,7 @@ from relayer.sdk.errors import (
     InvalidRequest,
     InvalidSignature,
     NotFound,
+    OneShotRejected,
     OrderExpired,
     OrderRejected,
     PayloadTooLarge,
@@ -27,6 +28,7 @@ from relayer.sdk.onchain import OnChain
 from relayer.sdk.sync import Client
 
 __all__ = [
+    "ONE_SHOT_EXPIRY_S",
     "AmountError",
     "AsyncClient",
     "BookState",
@@ -42,6 +44,7 @@ __all__ = [
     "InvalidSignature",
     "NotFound",
     "OnChain",
+    "OneShotRejected",
     "OrderAck",
     "OrderExpired",
     "OrderRejected",

@@ -9,6 +9,15 @@
 Amounts are Python ints (base units, see docs/PROTOCOL.md); the wire carries decimal strings.
 Errors are `relayer.sdk.errors.ClientError` subclasses chosen by the API's error code.
 
+Taker orders are one-shot by default: an order built or placed with time in force IOC or FOK
+gets a one-shot nonce (`settlement.order.one_shot_nonce(seq)`, seq = max(last seq + 1, unix ms),
+per maker account in this client) and, unless you give one, an expiry `ONE_SHOT_EXPIRY_S`
+(60 s) from now. It fills only within one batch and costs less gas to settle; it is cancelled on
+chain with `cancel_one_shot`, not by nonce. Pass `one_shot=False` for an ordinary nonce.
+
+    ack = await c.place(series, is_buy=True, price=p, amount=a, tif="ioc")   # one-shot, 60 s expiry
+    order = c.build_order(series, is_buy=True, price=p, amount=a, tif="fok", one_shot=False)
+
 Delegate (hot) keys: the maker's cold key registers a hot key on-chain with an expiry, and a
 client holding only the hot key trades for the maker:
 
@@ -36,10 +45,18 @@ from keys.passwords import PasswordSource
 from keys.signer import Signer
 from relayer.cancels import ALL_SERIES, CancelAfter, CancelAll, CancelMessage, CancelOrders
 from relayer.sdk.errors import ClientError, RateLimited, StreamError, TransportError, error_from_response
-from settlement.order import Domain, Order, SignedOrder, make_domain
+from settlement.order import ONE_SHOT_FLAG, Domain, Order, SignedOrder, make_domain, one_shot_nonce
 
 #: Orders per POST (the API's batch limit).
 BATCH = 100
+#: Default lifetime of a one-shot (IOC/FOK) order, seconds: it matches on arrival and settles in
+#: the next batch, so a short expiry bounds how long a signed but unsettled order stays usable.
+ONE_SHOT_EXPIRY_S = 60
+#: Default lifetime of any other order, seconds.
+DEFAULT_EXPIRY_S = 86_400
+#: Time in force values whose orders never rest (one-shot by default).
+IMMEDIATE_TIFS = frozenset({"ioc", "fok"})
+_TIFS = frozenset({"gtc", "ioc", "fok", "post_only"})
 #: The fields of an order as the API lists it that make up the signed order.
 _SIGNED_FIELDS = ("maker", "series", "isBuy", "price", "amount", "maxFee", "nonce", "expiry", "signature")
 
@@ -191,6 +208,8 @@ class AsyncClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._info: dict[str, Any] | None = None
         self._nonces = itertools.count(time.time_ns() // 1_000)
+        #: last one-shot sequence number used, per maker account (lowercase address)
+        self._one_shot_seqs: dict[str, int] = {}
         self._cancel_ts: dict[str, int] = {}
         self.reconnect_delay_s = reconnect_delay_s
         self.max_reconnect_delay_s = max_reconnect_delay_s
@@ -343,6 +362,17 @@ class AsyncClient:
         """True when the signer signs for another account (a delegate key)."""
         return self.maker is not None and (self.signer is None or self.maker.lower() != self.signer.address.lower())
 
+    def next_one_shot_seq(self) -> int:
+        """A fresh one-shot sequence number for this client's maker: max(last + 1, unix ms).
+
+        Monotonic per maker account, so an order stays fillable until one signed 64 or more
+        numbers later (about 64 ms later at most one order per ms) is spent in the same series.
+        """
+        key = self.maker_address.lower()
+        seq = max(self._one_shot_seqs.get(key, -1) + 1, time.time_ns() // 1_000_000)
+        self._one_shot_seqs[key] = seq
+        return seq
+
     def build_order(
         self,
         series: bytes | str,
@@ -353,9 +383,31 @@ class AsyncClient:
         max_fee: int = 0,
         expiry: int | None = None,
         nonce: int | None = None,
+        tif: str | None = None,
+        one_shot: bool | None = None,
     ) -> Order:
-        """An order for this client's maker; `expiry` unix seconds (default one day), fresh `nonce` by default."""
+        """An order for this client's maker.
+
+        `tif`: the time in force you will submit it with ("gtc", "ioc", "fok", "post_only"); it
+        only picks defaults. `one_shot`: sign a one-shot nonce (default: yes for IOC/FOK, no
+        otherwise; a one-shot order cannot be GTC or post-only). Without `nonce`, a one-shot order
+        gets `one_shot_nonce(next_one_shot_seq())` and any other a fresh ordinary nonce; a given
+        `nonce` is used as is. `expiry` unix seconds, default `ONE_SHOT_EXPIRY_S` (60 s) from now
+        for a one-shot order, `DEFAULT_EXPIRY_S` (one day) otherwise.
+        """
         self._need_signer()
+        if tif is not None and tif not in _TIFS:
+            raise ClientError("invalid_tif", f"time in force must be one of {sorted(_TIFS)}, not {tif!r}")
+        immediate = tif in IMMEDIATE_TIFS
+        if one_shot is None:
+            one_shot = immediate
+        elif one_shot and tif is not None and not immediate:
+            raise ClientError("one_shot_must_be_immediate", f"a one-shot order cannot be {tif}: use ioc or fok")
+        if nonce is None:
+            nonce = one_shot_nonce(self.next_one_shot_seq()) if one_shot else next(self._nonces)
+        is_one_shot = nonce >= ONE_SHOT_FLAG
+        if expiry is None:
+            expiry = int(time.time()) + (ONE_SHOT_EXPIRY_S if is_one_shot else DEFAULT_EXPIRY_S)
         return Order(
             maker=self.maker_address,
             series=_raw(series),
@@ -363,9 +415,35 @@ class AsyncClient:
             price=price,
             amount=amount,
             max_fee=max_fee,
-            nonce=next(self._nonces) if nonce is None else nonce,
-            expiry=int(time.time()) + 86_400 if expiry is None else expiry,
+            nonce=nonce,
+            expiry=expiry,
         )
+
+    async def place(
+        self,
+        series: bytes | str,
+        *,
+        is_buy: bool,
+        price: int,
+        amount: int,
+        tif: str = "gtc",
+        max_fee: int = 0,
+        expiry: int | None = None,
+        one_shot: bool | None = None,
+        client_id: str | None = None,
+    ) -> OrderAck:
+        """Build, sign and submit one order (`build_order` defaults: IOC/FOK orders are one-shot)."""
+        order = self.build_order(
+            series,
+            is_buy=is_buy,
+            price=price,
+            amount=amount,
+            max_fee=max_fee,
+            expiry=expiry,
+            tif=tif,
+            one_shot=one_shot,
+        )
+        return await self.submit(order, tif=tif, client_id=client_id)
 
     async def sign(self, order: Order) -> SignedOrder:
         """Sign `order` under the venue's EIP-712 domain (the signer may be local, a keystore or remote)."""
@@ -580,6 +658,21 @@ class AsyncClient:
         """(free, locked) base units of `asset` in the vault for the maker."""
         chain = await self._onchain(owner=False)
         result: tuple[int, int] = await asyncio.to_thread(chain.balance, asset, self.maker_address)
+        return result
+
+    async def cancel_one_shot(self, series: bytes | str, seqs: Sequence[int]) -> bytes:
+        """Cancel one-shot orders on-chain by sequence number (`cancelOneShot`, or `cancelOneShotFor`
+        from a delegate client); returns the tx hash once mined. Off-chain cancels cannot reach a
+        one-shot order: it never rests, and its hard cancel is this (or its short expiry)."""
+        chain = await self._onchain(owner=False)
+        maker = self.maker_address if self.is_delegate else None
+        result: bytes = await asyncio.to_thread(chain.cancel_one_shot, _raw(series), list(seqs), maker)
+        return result
+
+    async def is_one_shot_spent(self, series: bytes | str, seq: int) -> bool:
+        """Whether this maker's one-shot order number `seq` on `series` is spent on-chain."""
+        chain = await self._onchain(owner=False)
+        result: bool = await asyncio.to_thread(chain.is_one_shot_spent, _raw(series), seq, self.maker_address)
         return result
 
     # ------------------------------------------------------------------ delegates (on-chain)

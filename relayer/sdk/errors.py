@@ -74,6 +74,11 @@ class UnknownSeries(OrderRejected):
     """422 unknown_series: the series is not listed."""
 
 
+class OneShotRejected(OrderRejected):
+    """422 one_shot_must_be_immediate / bad_one_shot_nonce / one_shot_spent: a one-shot order was
+    sent GTC or post-only, set nonce bits 64..254, or reused a spent sequence number."""
+
+
 class CancelRejected(ClientError):
     """A signed cancel was refused (stale timestamp, not the owner, not authorised)."""
 
@@ -104,6 +109,9 @@ _BY_CODE: dict[str, type[ClientError]] = {
     "order_expired": OrderExpired,
     "series_expired": OrderExpired,
     "unknown_series": UnknownSeries,
+    "one_shot_must_be_immediate": OneShotRejected,
+    "bad_one_shot_nonce": OneShotRejected,
+    "one_shot_spent": OneShotRejected,
     "cancel_stale": CancelRejected,
     "cancel_unauthorized": CancelRejected,
     "not_owner": CancelRejected,

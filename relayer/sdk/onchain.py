@@ -1,5 +1,6 @@
 """On-chain helpers for makers (signed by a `Signer`): deposit and withdraw collateral, read vault
-balances, and register or revoke delegate (hot) keys that may sign orders for the maker."""
+balances, register or revoke delegate (hot) keys that may sign orders for the maker, and cancel or
+look up one-shot orders by sequence number."""
 
 from __future__ import annotations
 
@@ -69,3 +70,21 @@ class OnChain:
             "delegateExpiry", self.chain.call(self.exchange, _EXCHANGE.encode_call("delegateExpiry", who, key))
         )
         return int(expiry)
+
+    def cancel_one_shot(self, series: bytes, seqs: list[int], maker: str | None = None) -> bytes:
+        """Spend one-shot sequence numbers `seqs` of `series` without filling them (`cancelOneShot`;
+        with `maker`, `cancelOneShotFor` by a live delegate). Returns the tx hash once mined."""
+        if maker is None:
+            data = _EXCHANGE.encode_call("cancelOneShot", series, seqs)
+        else:
+            data = _EXCHANGE.encode_call("cancelOneShotFor", maker, series, seqs)
+        return self._send(self.exchange, data, "cancelOneShot")
+
+    def is_one_shot_spent(self, series: bytes, seq: int, account: str | None = None) -> bool:
+        """Whether `account`'s (default: the signer's) one-shot order number `seq` on `series` is spent."""
+        who = account or self.signer.address
+        (spent,) = _EXCHANGE.decode_output(
+            "isOneShotSpent",
+            self.chain.call(self.exchange, _EXCHANGE.encode_call("isOneShotSpent", who, series, seq)),
+        )
+        return bool(spent)

@@ -69,6 +69,19 @@ class Client:
     def build_order(self, series: bytes | str, **fields: Any) -> Order:
         return self.aio.build_order(series, **fields)
 
+    def next_one_shot_seq(self) -> int:
+        return self.aio.next_one_shot_seq()
+
+    def place(self, series: bytes | str, **fields: Any) -> OrderAck:
+        """Build, sign and submit one order (IOC/FOK orders are one-shot by default: see `AsyncClient`)."""
+        return self._run(self.aio.place(series, **fields))
+
+    def cancel_one_shot(self, series: bytes | str, seqs: Sequence[int]) -> bytes:
+        return self._run(self.aio.cancel_one_shot(series, seqs))
+
+    def is_one_shot_spent(self, series: bytes | str, seq: int) -> bool:
+        return self._run(self.aio.is_one_shot_spent(series, seq))
+
     def sign(self, order: Order) -> SignedOrder:
         return self._run(self.aio.sign(order))
 
