@@ -784,7 +784,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
     ap.add_argument("--duration", type=float, default=45.0, help="seconds of trading (default 45)")
     ap.add_argument("--makers", type=int, default=3, help="market makers (default 3)")
-    ap.add_argument("--takers", type=int, default=3, help="takers sending random flow (default 3)")
+    ap.add_argument("--takers", type=int, default=3, help="takers sending random IOC (one-shot) flow (default 3)")
     ap.add_argument("--taker-rate", type=float, default=3.0, help="orders per second per taker (default 3)")
     ap.add_argument("--seed", type=int, default=7, help="random seed for spot, flow and oracle choice (default 7)")
     ap.add_argument("--spot", type=float, default=2_000.0, help="initial spot in tUSD per tETH (default 2000)")
