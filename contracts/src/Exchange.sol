@@ -70,7 +70,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     //   (calldata) | 0x80 order count | 0xa0 meta words | 0xc0 digests | 0xe0 series cache | 0x100
     //   maker side | 0x120 taker side | 0x140 fill amount | 0x160 maker fee rate | 0x180 taker fee
     //   rate | 0x1a0 premium | 0x1c0 maker fee | 0x1e0 taker fee | 0x200 series index | 0x220 series
-    //   cache entry | 0x240 series id
+    //   cache entry | 0x240 series id | 0x260 order slot cache | 0x280 series count
     // side: 0x00 order index | 0x20 account | 0x40 isBuy | 0x60 one-shot | 0x80 price | 0xa0 amount
     //   | 0xc0 maxFee | 0xe0 nonce | 0x100 expiry | 0x120 series index | 0x140 digest | 0x160 order
     //   state slot | 0x180 new order state (one-shot: claimed bit | filled << 128) | 0x1a0 position
@@ -78,10 +78,16 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     //   0x220 quote balance slot | 0x240 new quote balance | 0x260 collateral slot (0 = untouched) |
     //   0x280 new collateral balance | 0x2a0 order record (calldata) | 0x2c0 meta word at load
     // series cache entry: 0x00 underlying (0 = unknown) | 0x20 quote | 0x40 strike | 0x60 expiry |
-    //   0x80 isCall | 0xa0 underlying unit (0 = not loaded yet)
-    uint256 internal constant CTX_BYTES = 0x260;
+    //   0x80 isCall | 0xa0 underlying unit (0 = not loaded yet) | 0xc0 fees accrued by this batch in
+    //   the quote asset (written to `accruedFees` once, after the last fill)
+    // order slot cache (per order index, 0 = not computed yet): 0x00 position slot | 0x20 order
+    //   state slot | 0x40 quote balance slot | 0x60 underlying balance slot
+    uint256 internal constant CTX_BYTES = 0x2a0;
     uint256 internal constant SIDE_BYTES = 0x2e0;
-    uint256 internal constant SERIES_ENTRY_BYTES = 0xc0;
+    uint256 internal constant SERIES_ENTRY_BYTES = 0xe0;
+    uint256 internal constant ORDER_SLOTS_BYTES = 0x80;
+    /// @dev Meta bit: the ordinary order's nonce passed the floor check in this batch.
+    uint256 internal constant META_NONCE_OK = 1 << 83;
 
     /// @param registry_ The {SeriesRegistry}.
     /// @param oracle_ The {SettlementOracle}.
@@ -119,7 +125,27 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 emit FillSkipped(seq, i, uint8(reason));
             }
         }
+        _flushFees(c);
         emit BatchSettled(seq, nFills - skipped, skipped);
+    }
+
+    /// @dev Adds each series' fees of the batch to `accruedFees` of its quote asset (one write per
+    ///      series instead of one per fill; each sum < 2**145).
+    function _flushFees(uint256 c) internal {
+        uint256 feesSlot;
+        assembly ("memory-safe") {
+            feesSlot := accruedFees.slot
+            let e := mload(add(c, 0xe0))
+            for { let end := add(e, mul(mload(add(c, 0x280)), 0xe0)) } lt(e, end) { e := add(e, 0xe0) } {
+                let fees := mload(add(e, 0xc0))
+                if fees {
+                    mstore(0x00, mload(add(e, 0x20)))
+                    mstore(0x20, feesSlot)
+                    let fs := keccak256(0x00, 0x40)
+                    sstore(fs, add(sload(fs), fees))
+                }
+            }
+        }
     }
 
     /// @dev Walks the packed batch once: checks its structure, records where each order and its
@@ -144,7 +170,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         }
         bytes32 domainSep = _domainSeparatorV4();
         // context, two sides, meta words, digests, series cache: one zeroed allocation
-        uint256 size = CTX_BYTES + 2 * SIDE_BYTES + 64 * nOrders + SERIES_ENTRY_BYTES * nSeries;
+        uint256 size = CTX_BYTES + 2 * SIDE_BYTES + (64 + ORDER_SLOTS_BYTES) * nOrders + SERIES_ENTRY_BYTES * nSeries;
         uint256 meta;
         assembly ("memory-safe") {
             c := mload(0x40)
@@ -155,13 +181,16 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
             mstore(add(c, 0x40), start)
             mstore(add(c, 0x60), add(start, 6))
             mstore(add(c, 0x80), nOrders)
-            let sides := add(c, 0x260)
+            let sides := add(c, 0x2a0)
             mstore(add(c, 0x100), sides)
             mstore(add(c, 0x120), add(sides, 0x2e0))
             meta := add(sides, 0x5c0)
             mstore(add(c, 0xa0), meta)
             mstore(add(c, 0xc0), add(meta, shl(5, nOrders)))
-            mstore(add(c, 0xe0), add(meta, shl(6, nOrders)))
+            let seriesCache := add(meta, shl(6, nOrders))
+            mstore(add(c, 0xe0), seriesCache)
+            mstore(add(c, 0x260), add(seriesCache, mul(nSeries, 0xe0)))
+            mstore(add(c, 0x280), nSeries)
         }
         uint256 at = start + HEADER_BYTES + 32 * nSeries;
         if (at > end) revert MalformedBatch(at - start);
@@ -202,7 +231,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         if (reason != 0) return reason;
         uint256 e;
         assembly ("memory-safe") {
-            e := add(mload(add(c, 0xe0)), mul(mload(add(c, 0x200)), 0xc0))
+            e := add(mload(add(c, 0xe0)), mul(mload(add(c, 0x200)), 0xe0))
             mstore(add(c, 0x220), e)
         }
         if (_mload(e + 0xa0) == 0) _cacheSeries(c, e);
@@ -364,30 +393,46 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 mstore(add(s, 0x140), h)
             }
             // 0 ok, 1 nonce floor, else the maker-side reason (15 cancelled, 17 overfill, 24 spent)
-            function orderState(s, sid, amount, posBase, ordBase, nonceBase) -> r {
+            function orderState(c_, s, posBase, ordBase, nonceBase) -> r {
                 let acct := mload(add(s, 0x20))
-                mstore(0x00, acct)
-                mstore(0x20, posBase)
-                mstore(0x20, keccak256(0x00, 0x40))
-                mstore(0x00, sid)
-                let ps := keccak256(0x00, 0x40)
+                let amount := mload(add(c_, 0x140))
+                let oc := add(mload(add(c_, 0x260)), shl(7, mload(s)))
+                let ps := mload(oc)
+                if iszero(ps) {
+                    mstore(0x00, acct)
+                    mstore(0x20, posBase)
+                    mstore(0x20, keccak256(0x00, 0x40))
+                    mstore(0x00, mload(add(c_, 0x240)))
+                    ps := keccak256(0x00, 0x40)
+                    mstore(oc, ps)
+                }
                 mstore(add(s, 0x1a0), ps)
                 let word := sload(ps)
                 mstore(add(s, 0x1c0), word)
                 let high := and(word, not(0xffffffffffffffffffffffffffffffff))
                 if iszero(mload(add(s, 0x60))) {
                     mstore(add(s, 0x200), high)
-                    mstore(0x00, acct)
-                    mstore(0x20, nonceBase)
-                    if lt(mload(add(s, 0xe0)), sload(keccak256(0x00, 0x40))) {
-                        r := 1
-                        leave
+                    let mp := add(mload(add(c_, 0xa0)), shl(5, mload(s)))
+                    let meta := mload(mp)
+                    if iszero(and(meta, shl(83, 1))) {
+                        // the floor cannot change within a batch: checked once per order
+                        mstore(0x00, acct)
+                        mstore(0x20, nonceBase)
+                        if lt(mload(add(s, 0xe0)), sload(keccak256(0x00, 0x40))) {
+                            r := 1
+                            leave
+                        }
+                        mstore(mp, or(meta, shl(83, 1)))
                     }
-                    mstore(0x00, acct)
-                    mstore(0x20, ordBase)
-                    mstore(0x20, keccak256(0x00, 0x40))
-                    mstore(0x00, mload(add(s, 0x140)))
-                    let os := keccak256(0x00, 0x40)
+                    let os := mload(add(oc, 0x20))
+                    if iszero(os) {
+                        mstore(0x00, acct)
+                        mstore(0x20, ordBase)
+                        mstore(0x20, keccak256(0x00, 0x40))
+                        mstore(0x00, mload(add(s, 0x140)))
+                        os := keccak256(0x00, 0x40)
+                        mstore(add(oc, 0x20), os)
+                    }
                     mstore(add(s, 0x160), os)
                     let st := sload(os)
                     if and(st, shl(128, 1)) {
@@ -442,11 +487,9 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 let tk := mload(add(c_, 0x120))
                 storeDigest(c_, mk, th)
                 storeDigest(c_, tk, th)
-                let sid := mload(add(c_, 0x240))
-                let amount := mload(add(c_, 0x140))
-                let rm := orderState(mk, sid, amount, posBase, ordBase, nonceBase)
+                let rm := orderState(c_, mk, posBase, ordBase, nonceBase)
                 let rt := 0
-                if iszero(rm) { rt := orderState(tk, sid, amount, posBase, ordBase, nonceBase) }
+                if iszero(rm) { rt := orderState(c_, tk, posBase, ordBase, nonceBase) }
                 switch rm
                 case 0 {
                     switch rt
@@ -545,7 +588,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 slot := keccak256(0x00, 0x40)
             }
             // 0 ok, 1 insufficient free balance, 2 a bound exceeded
-            function party(s, e_, amount, premium, fee, base) -> st {
+            function party(s, e_, oc, amount, premium, fee, base) -> st {
                 let word := mload(add(s, 0x1c0))
                 let oldPos := signextend(15, word)
                 let buy := mload(add(s, 0x40))
@@ -558,8 +601,11 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 mstore(add(s, 0x1e0), or(and(newPos, 0xffffffffffffffffffffffffffffffff), mload(add(s, 0x200))))
                 let reqOld := required(e_, oldPos)
                 let reqNew := required(e_, newPos)
-                let acct := mload(add(s, 0x20))
-                let qs := balanceSlot(acct, mload(add(e_, 0x20)), base)
+                let qs := mload(add(oc, 0x40))
+                if iszero(qs) {
+                    qs := balanceSlot(mload(add(s, 0x20)), mload(add(e_, 0x20)), base)
+                    mstore(add(oc, 0x40), qs)
+                }
                 mstore(add(s, 0x220), qs)
                 let qb := sload(qs)
                 // all terms < 2**130: plain signed arithmetic cannot overflow
@@ -572,7 +618,11 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 switch mload(add(e_, 0x80))
                 case 1 {
                     if iszero(eq(reqNew, reqOld)) {
-                        let cs := balanceSlot(acct, mload(e_), base)
+                        let cs := mload(add(oc, 0x60))
+                        if iszero(cs) {
+                            cs := balanceSlot(mload(add(s, 0x20)), mload(e_), base)
+                            mstore(add(oc, 0x60), cs)
+                        }
                         let cb := sload(cs)
                         let cFree := sub(add(and(cb, 0xffffffffffffffffffffffffffffffff), reqOld), reqNew)
                         let cLocked := sub(add(shr(128, cb), reqNew), reqOld) // locked >= reqOld (vault invariant)
@@ -620,13 +670,15 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 mstore(add(c_, 0x1a0), premium)
                 mstore(add(c_, 0x1c0), mf)
                 mstore(add(c_, 0x1e0), tf)
-                let st := party(mk, e_, amount, premium, mf, base)
+                let slots := mload(add(c_, 0x260))
+                let st := party(mk, e_, add(slots, shl(7, mload(mk))), amount, premium, mf, base)
                 if st {
                     r := 2
                     if eq(st, 1) { r := 21 } // MakerInsufficientFunds
                     leave
                 }
-                st := party(mload(add(c_, 0x120)), e_, amount, premium, tf, base)
+                let tk := mload(add(c_, 0x120))
+                st := party(tk, e_, add(slots, shl(7, mload(tk))), amount, premium, tf, base)
                 if st {
                     r := 2
                     if eq(st, 1) { r := 22 } // TakerInsufficientFunds
@@ -638,11 +690,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
 
     /// @dev Writes what the checks computed (order states, positions, balances, fees) and emits {Trade}.
     function _apply(uint256 c, uint256 e, uint256 index) internal {
-        uint256 feesSlot;
         bytes32 topic = Trade.selector;
-        assembly ("memory-safe") {
-            feesSlot := accruedFees.slot
-        }
         assembly ("memory-safe") {
             function write(c_, s) {
                 switch mload(add(s, 0x60))
@@ -660,13 +708,8 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
             let tk := mload(add(c, 0x120))
             write(c, mk)
             write(c, tk)
-            let fees := add(mload(add(c, 0x1c0)), mload(add(c, 0x1e0)))
-            if fees {
-                mstore(0x00, mload(add(e, 0x20)))
-                mstore(0x20, feesSlot)
-                let fs := keccak256(0x00, 0x40)
-                sstore(fs, add(sload(fs), fees)) // each term < 2**129
-            }
+            // fees are summed per series of the batch and written once by _flushFees
+            mstore(add(e, 0xc0), add(mload(add(e, 0xc0)), add(mload(add(c, 0x1c0)), mload(add(c, 0x1e0)))))
             let p := mload(0x40)
             mstore(p, index)
             mstore(add(p, 0x20), mload(add(c, 0x240)))
