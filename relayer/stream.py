@@ -130,8 +130,11 @@ class Subscription:
 
     async def get(self, timeout: float | None = None) -> Update | None:
         """The next update, or None once the subscription ended (or after `timeout` seconds)."""
+        # not asyncio.wait_for: on 3.11 it returns the update and swallows a cancel of the caller that
+        # arrives as the update does, so a consumer loop being stopped keeps running
         try:
-            item = await asyncio.wait_for(self._queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                item = await self._queue.get()
         except TimeoutError:
             return None
         if item is None:

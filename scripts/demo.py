@@ -195,8 +195,10 @@ async def taker_loop(
     """Random flow: pick a series and a side, take the best quote with an IOC (one-shot) order."""
     domain = await actor.client.domain()
     while not stop.is_set():
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that arrives as `stop` is set
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), rng.expovariate(rate))
+            async with asyncio.timeout(rng.expovariate(rate)):
+                await stop.wait()
         if stop.is_set():
             return
         s = rng.choice(series)

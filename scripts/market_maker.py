@@ -356,8 +356,10 @@ class MarketMaker:
                 s = spot()
                 if self.due(s):
                     await self.requote(s, now())
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that arrives as `stop` is set
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), interval_s)
+                    async with asyncio.timeout(interval_s):
+                        await stop.wait()
         finally:
             follower.cancel()
             with contextlib.suppress(asyncio.CancelledError, ClientError):

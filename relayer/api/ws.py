@@ -291,9 +291,13 @@ class StreamHub:
         while True:
             await asyncio.sleep(self.config.ping_interval_s)
             client.pong.clear()
+            # not asyncio.wait_for: on 3.11 it swallows the handler's cancel that arrives as the pong
+            # does, and the handler then waits out another ping interval for this task to end
             try:
-                await asyncio.wait_for(client.ws.ping(), self.config.pong_timeout_s)
-                await asyncio.wait_for(client.pong.wait(), self.config.pong_timeout_s)
+                async with asyncio.timeout(self.config.pong_timeout_s):
+                    await client.ws.ping()
+                async with asyncio.timeout(self.config.pong_timeout_s):
+                    await client.pong.wait()
             except (TimeoutError, ConnectionError, RuntimeError):
                 self._schedule_drop(client, "pong_timeout", CLOSE_PONG_TIMEOUT)
                 return
