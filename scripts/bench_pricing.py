@@ -108,6 +108,7 @@ def bench_implied_vol(n: int, sub: int, repeats: int) -> dict[str, Any]:
     if vollib is None:
         refs["py_vollib"] = NOT_INSTALLED
     else:
+
         def vollib_one(i: int) -> float:
             flag = "c" if o["is_call"][i] else "p"
             try:
@@ -129,8 +130,16 @@ def bench_implied_vol(n: int, sub: int, repeats: int) -> dict[str, Any]:
                 warnings.simplefilter("ignore")
                 return np.asarray(
                     pvv.vectorized_implied_volatility(
-                        o["price"], o["S"], o["K"], o["T"], o["r"], flags, q=0.0,
-                        model="black_scholes_merton", return_as="numpy", on_error="ignore",
+                        o["price"],
+                        o["S"],
+                        o["K"],
+                        o["T"],
+                        o["r"],
+                        flags,
+                        q=0.0,
+                        model="black_scholes_merton",
+                        return_as="numpy",
+                        on_error="ignore",
                     ),
                     dtype=np.float64,
                 ).reshape(-1)
@@ -142,7 +151,8 @@ def bench_implied_vol(n: int, sub: int, repeats: int) -> dict[str, Any]:
         else:
             t = _best_time(pvv_run, repeats) / n * 1e6
             refs["py_vollib_vectorized"] = {
-                "us_per_option": t, "ratio": t / ours,
+                "us_per_option": t,
+                "ratio": t / ours,
                 "max_abs_vol_error": float(np.nanmax(np.abs(vals - o["sigma"]))),
                 "failures": int(np.count_nonzero(~np.isfinite(vals))),
             }
@@ -151,12 +161,20 @@ def bench_implied_vol(n: int, sub: int, repeats: int) -> dict[str, Any]:
     if ql is None:
         refs["quantlib"] = NOT_INSTALLED
     else:
+
         def ql_one(i: int) -> float:
             kind = ql.Option.Call if o["is_call"][i] else ql.Option.Put
             try:
                 std = ql.blackFormulaImpliedStdDev(
-                    kind, float(o["K"][i]), float(o["S"][i]), float(o["price"][i]), 1.0, 0.0,
-                    0.2 * math.sqrt(o["T"][i]), 1e-14, 200,
+                    kind,
+                    float(o["K"][i]),
+                    float(o["S"][i]),
+                    float(o["price"][i]),
+                    1.0,
+                    0.0,
+                    0.2 * math.sqrt(o["T"][i]),
+                    1e-14,
+                    200,
                 )
                 return float(std / math.sqrt(o["T"][i]))
             except Exception:
@@ -222,8 +240,12 @@ def _lewis_call(S: float, K: float, T: float, r: float, q: float, params: tuple[
         warnings.simplefilter("ignore")
         integral = sum(
             integrate.quad(
-                lambda u: (cmath.exp(1j * u * x) * cf(u - 0.5j)).real / (u * u + 0.25), lo, hi,
-                epsabs=1e-15, epsrel=1e-14, limit=400,
+                lambda u: (cmath.exp(1j * u * x) * cf(u - 0.5j)).real / (u * u + 0.25),
+                lo,
+                hi,
+                epsabs=1e-15,
+                epsrel=1e-14,
+                limit=400,
             )[0]
             for lo, hi in ((0, 5), (5, 20), (20, 80), (80, 320), (320, math.inf))
         )
@@ -307,12 +329,16 @@ def main(argv: list[str] | None = None) -> int:
             )
     bp = figures["black_price"]
     ql_err = bp["quantlib_blackFormula_max_rel_error_z10"]
-    print(f"black price (ours): {bp['ours_us_per_option']:.3f} us/option, max rel error |z|<=10 "
-          f"{bp['ours_max_rel_error_z10']:.2e}; QuantLib blackFormula: "
-          f"{ql_err if isinstance(ql_err, str) else f'{ql_err:.2e}'}")
+    print(
+        f"black price (ours): {bp['ours_us_per_option']:.3f} us/option, max rel error |z|<=10 "
+        f"{bp['ours_max_rel_error_z10']:.2e}; QuantLib blackFormula: "
+        f"{ql_err if isinstance(ql_err, str) else f'{ql_err:.2e}'}"
+    )
     h = figures["heston"]
-    print(f"heston: {h['ms_for_100_strikes']:.3f} ms for 100 strikes, max |error| vs Lewis "
-          f"{h['max_abs_error_vs_lewis']:.2e}, min one-day far-strike price {h['min_price_one_day']:.3e}")
+    print(
+        f"heston: {h['ms_for_100_strikes']:.3f} ms for 100 strikes, max |error| vs Lewis "
+        f"{h['max_abs_error_vs_lewis']:.2e}, min one-day far-strike price {h['min_price_one_day']:.3e}"
+    )
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         # `figures`: the rows of make bench's table (scripts/bench.py); the detailed results stay beside them
