@@ -58,6 +58,39 @@ def _split_tuple(body: str) -> list[str]:
     return parts
 
 
+_MASK_128 = (1 << 128) - 1
+
+
+def unpack_trade(values: dict[str, Any]) -> dict[str, Any]:
+    """`Exchange.Trade` with its packed words spelled out (docs/PROTOCOL.md, "Events"): the event
+    carries `batchFill` = seq << 128 | index << 8 | makerIsBuy, `amountPrice` = amount << 128 |
+    price and `fees` = makerFee << 128 | takerFee; consumers read the named fields."""
+    batch_fill: int = values["batchFill"]
+    amount_price: int = values["amountPrice"]
+    fees: int = values["fees"]
+    return {
+        "seq": batch_fill >> 128,
+        "maker": values["maker"],
+        "taker": values["taker"],
+        "index": (batch_fill & _MASK_128) >> 8,
+        "series": values["series"],
+        "makerOrder": values["makerOrder"],
+        "takerOrder": values["takerOrder"],
+        "makerIsBuy": bool(batch_fill & 1),
+        "amount": amount_price >> 128,
+        "price": amount_price & _MASK_128,
+        "premium": values["premium"],
+        "makerFee": fees >> 128,
+        "takerFee": fees & _MASK_128,
+    }
+
+
+#: Events whose packed words `decode_log` spells out: name -> (the packed fields, unpacker).
+_UNPACK: dict[str, tuple[set[str], Any]] = {
+    "Trade": ({"batchFill", "amountPrice", "fees"}, unpack_trade),
+}
+
+
 @dataclass(frozen=True)
 class EventABI:
     name: str
@@ -158,6 +191,9 @@ class ContractABI:
         decoded = abi_decode([t for _, t in event.data], data)
         for (arg, abi_type), value in zip(event.data, decoded, strict=True):
             values[arg] = _normalise(value, abi_type)
+        unpack = _UNPACK.get(event.name)
+        if unpack is not None and unpack[0] <= values.keys():
+            return event.name, unpack[1](values)
         return event.name, {k: values[k] for k in event.order}
 
     def decode_error(self, data: bytes) -> DecodedError | None:

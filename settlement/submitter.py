@@ -54,14 +54,13 @@ class Simulation:
 def _batch_outcome(seq: int, logs: list[Log] | tuple[Log, ...]) -> tuple[dict[int, SkipReason | int], list[int]]:
     skipped: dict[int, SkipReason | int] = {}
     filled: list[int] = []
-    seq_topic = seq.to_bytes(32, "big")
     for entry in logs:
-        if len(entry.topics) < 2 or entry.topics[1] != seq_topic:
-            continue
         decoded = _exchange().decode_log(list(entry.topics), entry.data)
         if decoded is None:
             continue
         name, args = decoded
+        if args.get("seq") != seq:
+            continue
         if name == "FillSkipped":
             skipped[args["index"]] = skip_reason(args["reason"])
         elif name == "Trade":

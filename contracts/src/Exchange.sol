@@ -710,18 +710,17 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
             write(c, tk)
             // fees are summed per series of the batch and written once by _flushFees
             mstore(add(e, 0xc0), add(mload(add(e, 0xc0)), add(mload(add(c, 0x1c0)), mload(add(c, 0x1e0)))))
+            // Trade: series, makerOrder, takerOrder, seq << 128 | index << 8 | makerIsBuy,
+            // amount << 128 | price, premium, makerFee << 128 | takerFee (all parts < 2**128)
             let p := mload(0x40)
-            mstore(p, index)
-            mstore(add(p, 0x20), mload(add(c, 0x240)))
-            mstore(add(p, 0x40), mload(add(mk, 0x140)))
-            mstore(add(p, 0x60), mload(add(tk, 0x140)))
-            mstore(add(p, 0x80), mload(add(mk, 0x40)))
-            mstore(add(p, 0xa0), mload(add(c, 0x140)))
-            mstore(add(p, 0xc0), mload(add(mk, 0x80)))
-            mstore(add(p, 0xe0), mload(add(c, 0x1a0)))
-            mstore(add(p, 0x100), mload(add(c, 0x1c0)))
-            mstore(add(p, 0x120), mload(add(c, 0x1e0)))
-            log4(p, 0x140, topic, mload(c), mload(add(mk, 0x20)), mload(add(tk, 0x20)))
+            mstore(p, mload(add(c, 0x240)))
+            mstore(add(p, 0x20), mload(add(mk, 0x140)))
+            mstore(add(p, 0x40), mload(add(tk, 0x140)))
+            mstore(add(p, 0x60), or(or(shl(128, mload(c)), shl(8, index)), mload(add(mk, 0x40))))
+            mstore(add(p, 0x80), or(shl(128, mload(add(c, 0x140))), mload(add(mk, 0x80))))
+            mstore(add(p, 0xa0), mload(add(c, 0x1a0)))
+            mstore(add(p, 0xc0), or(shl(128, mload(add(c, 0x1c0))), mload(add(c, 0x1e0))))
+            log3(p, 0xe0, topic, mload(add(mk, 0x20)), mload(add(tk, 0x20)))
         }
     }
 

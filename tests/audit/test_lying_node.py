@@ -69,6 +69,13 @@ def _word(n: int) -> str:
     return "0x" + n.to_bytes(32, "big").hex()
 
 
+def _trade_seq(log: dict[str, Any]) -> int:
+    """The batch number of a raw Trade log (packed in its `batchFill` word)."""
+    decoded = EXCHANGE.decode_log([bytes.fromhex(t[2:]) for t in log["topics"]], bytes.fromhex(log["data"][2:]))
+    assert decoded is not None
+    return int(decoded[1]["seq"])
+
+
 def _first_trade(logs: Logs) -> dict[str, Any] | None:
     return next((log for log in logs if log["topics"][0] == _topic("Trade")), None)
 
@@ -96,7 +103,7 @@ def _with_calldata(tx: dict[str, Any], seq: int, batch: DecodedBatchData) -> dic
 def _one_shot_batch_logs(flow: Flow, logs: Logs) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Batch 5's first Trade (trader 2's one-shot order taking) and batch 6's FillSkipped of index 0
     (the same one-shot order refused as spent), if both are in `logs`."""
-    trade = next((x for x in logs if x["topics"][0] == _topic("Trade") and x["topics"][1] == _word(5)), None)
+    trade = next((x for x in logs if x["topics"][0] == _topic("Trade") and _trade_seq(x) == 5), None)
     skipped = next((x for x in logs if x["topics"][0] == _topic("FillSkipped") and x["topics"][1] == _word(6)), None)
     return None if trade is None or skipped is None else (trade, skipped)
 
@@ -151,7 +158,7 @@ def test_a_fill_after_a_cancel_is_caught(flow: Flow) -> None:
         trade = _first_trade(logs)
         if trade is None:
             return logs
-        maker_topic, maker_order = trade["topics"][2], "0x" + trade["data"][2 + 64 * 2 : 2 + 64 * 3]
+        maker_topic, maker_order = trade["topics"][1], "0x" + trade["data"][2 + 64 * 1 : 2 + 64 * 2]
         cancel = dict(trade, topics=[_topic("OrderCancelled"), maker_topic, maker_order], data=_word(0))
         i = logs.index(trade)
         return [*logs[:i], cancel, *logs[i:]]
@@ -191,8 +198,8 @@ def test_a_trade_event_that_disagrees_with_its_calldata_is_caught(flow: Flow) ->
         if trade is None:
             return logs
         data = bytes.fromhex(trade["data"][2:])
-        premium = int.from_bytes(data[7 * 32 : 8 * 32], "big") + 1
-        edited = dict(trade, data="0x" + (data[: 7 * 32] + premium.to_bytes(32, "big") + data[8 * 32 :]).hex())
+        premium = int.from_bytes(data[5 * 32 : 6 * 32], "big") + 1  # data word 5 of the packed Trade
+        edited = dict(trade, data="0x" + (data[: 5 * 32] + premium.to_bytes(32, "big") + data[6 * 32 :]).hex())
         return [edited if log is trade else log for log in logs]
 
     report = _audit(flow, LyingNode(flow.venue.node.rpc_url, edit_logs=bump_premium))
@@ -235,11 +242,12 @@ def test_a_one_shot_order_filled_in_a_later_batch_is_caught(flow: Flow) -> None:
             return logs
         trade, skipped = found
         words = bytearray(bytes.fromhex(trade["data"][2:]))
-        words[0:32] = bytes(32)  # index 0
-        words[8 * 32 : 10 * 32] = bytes(64)  # batch 6 fill 0 carries no fees
+        batch_fill = int.from_bytes(words[3 * 32 : 4 * 32], "big")
+        words[3 * 32 : 4 * 32] = ((6 << 128) | (batch_fill & 1)).to_bytes(32, "big")  # batch 6, index 0
+        words[6 * 32 : 7 * 32] = bytes(32)  # batch 6 fill 0 carries no fees
         forged = dict(
             skipped,  # in place of the FillSkipped: its block, transaction and log index
-            topics=[trade["topics"][0], _word(6), *trade["topics"][2:]],
+            topics=trade["topics"],
             data="0x" + bytes(words).hex(),
         )
         return [forged if log is skipped else log for log in logs]
@@ -265,11 +273,12 @@ def test_a_one_shot_fill_after_its_number_was_cancelled_is_caught(flow: Flow) ->
         if found is None:
             return logs
         trade, _ = found
-        series = "0x" + trade["data"][2 + 64 : 2 + 128]
+        series = "0x" + trade["data"][2 : 2 + 64]  # data word 0 of the packed Trade
+        taker = trade["topics"][2]
         cancel = dict(
             trade,
-            topics=[_topic("OneShotCancelled"), trade["topics"][3], series],
-            data="0x" + (1_000).to_bytes(32, "big").hex() + trade["topics"][3][2:],
+            topics=[_topic("OneShotCancelled"), taker, series],
+            data="0x" + (1_000).to_bytes(32, "big").hex() + taker[2:],
         )
         i = logs.index(trade)
         return [*logs[:i], cancel, *logs[i:]]

@@ -16,27 +16,26 @@ interface IExchange {
     ///      nFills × fill (makerOrder u16 | takerOrder u16 | amount, makerFee, takerFee u128 each).
     ///      Flag bit 0 is isBuy. Fees are per whole option in quote base units, within each order's cap.
 
-    /// @notice Fill `index` of batch `seq` executed.
+    /// @notice Fill `index` of batch `seq` executed. Three fields are packed words (one LOG3 with 7
+    ///         data words instead of a LOG4 with 10: about 1,140 gas less per fill):
+    ///         `batchFill` = seq << 128 | index << 8 | makerIsBuy (1 if the maker bought);
+    ///         `amountPrice` = amount << 128 | price; `fees` = makerFee << 128 | takerFee.
     /// @param maker The maker order's signer account; `taker` likewise.
-    /// @param makerIsBuy True if the maker bought (the taker sold).
-    /// @param amount Options, underlying base units.
-    /// @param price The maker's price: premium per whole option, quote base units.
+    /// @param series The series id; `makerOrder`, `takerOrder` the two orders' EIP-712 digests.
+    /// @param amountPrice Options (underlying base units) and the maker's price (premium per whole
+    ///        option, quote base units).
     /// @param premium Quote base units the buyer paid the seller (rounded in the maker's favour).
-    /// @param makerFee Quote base units the maker paid in fees; `takerFee` likewise.
+    /// @param fees Quote base units the maker and the taker paid in fees.
     event Trade(
-        uint64 indexed seq,
         address indexed maker,
         address indexed taker,
-        uint256 index,
         bytes32 series,
         bytes32 makerOrder,
         bytes32 takerOrder,
-        bool makerIsBuy,
-        uint256 amount,
-        uint256 price,
+        uint256 batchFill,
+        uint256 amountPrice,
         uint256 premium,
-        uint256 makerFee,
-        uint256 takerFee
+        uint256 fees
     );
     /// @notice Fill `index` of batch `seq` was skipped; `reason` is a {SkipReason} code.
     event FillSkipped(uint64 indexed seq, uint256 index, uint8 reason);

@@ -24,7 +24,15 @@ contract ExchangeSettleBatchTest is StrikebookTest {
         TestFill memory f = _standardCallFill(2 * ONE);
         vm.expectEmit(true, true, true, true, address(exchange));
         emit IExchange.Trade(
-            1, alice, bob, 0, callId, _digest(f.maker), _digest(f.taker), false, 2 * ONE, 100e6, 200e6, 2e6, 4e6
+            alice,
+            bob,
+            callId,
+            _digest(f.maker),
+            _digest(f.taker),
+            (uint256(1) << 128) | (0 << 8) | 0, // seq 1, index 0, the maker sold
+            (2 * ONE << 128) | 100e6,
+            200e6,
+            (uint256(2e6) << 128) | 4e6
         );
         _submitOne(f);
 

@@ -237,8 +237,9 @@ contract Handler {
             if (logs[i].topics.length == 0) continue;
             if (logs[i].topics[0] == IExchange.Trade.selector) {
                 ghostTrades++;
-                (,, bytes32 mh, bytes32 th,, uint256 amount) =
-                    abi.decode(logs[i].data, (uint256, bytes32, bytes32, bytes32, bool, uint256));
+                (, bytes32 mh, bytes32 th,, uint256 amountPrice) =
+                    abi.decode(logs[i].data, (bytes32, bytes32, bytes32, uint256, uint256));
+                uint256 amount = amountPrice >> 128;
                 _recordFill(mh, amount, seq);
                 _recordFill(th, amount, seq);
             } else if (logs[i].topics[0] == IExchange.FillSkipped.selector) {
