@@ -303,30 +303,19 @@ class MarketMaker:
         orders = []
         expiry = now + self.order_ttl_s
         for q in self.quoter.quotes(spot, now, self.inventory):
-            if q.bid_size:
-                orders.append(
-                    self.client.build_order(
-                        q.series,
-                        is_buy=True,
-                        price=q.bid,
-                        amount=q.bid_size,
-                        max_fee=self.max_fee,
-                        expiry=expiry,
-                        tif=self.tif,
+            for is_buy, price, size in ((True, q.bid, q.bid_size), (False, q.ask, q.ask_size)):
+                if size:
+                    orders.append(
+                        self.client.build_order(
+                            q.series,
+                            is_buy=is_buy,
+                            price=price,
+                            amount=size,
+                            max_fee=self.max_fee,
+                            expiry=expiry,
+                            tif=self.tif,
+                        )
                     )
-                )
-            if q.ask_size:
-                orders.append(
-                    self.client.build_order(
-                        q.series,
-                        is_buy=False,
-                        price=q.ask,
-                        amount=q.ask_size,
-                        max_fee=self.max_fee,
-                        expiry=expiry,
-                        tif=self.tif,
-                    )
-                )
         if not orders:
             return 0
         signed = [await self.client.sign(o) for o in orders]
