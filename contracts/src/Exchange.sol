@@ -237,8 +237,20 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         if (_mload(e + 0xa0) == 0) _cacheSeries(c, e);
         reason = _checkOrders(c, e);
         if (reason != 0) return reason;
-        if (!_signatureOk(c, _mload(c + 0x100), batch)) return uint256(SkipReason.MakerBadSignature);
-        if (!_signatureOk(c, _mload(c + 0x120), batch)) return uint256(SkipReason.TakerBadSignature);
+        uint256 mk;
+        uint256 tk;
+        uint256 mkMeta;
+        uint256 tkMeta;
+        assembly ("memory-safe") {
+            let meta := mload(add(c, 0xa0))
+            mk := mload(add(c, 0x100))
+            tk := mload(add(c, 0x120))
+            mkMeta := mload(add(meta, shl(5, mload(mk))))
+            tkMeta := mload(add(meta, shl(5, mload(tk))))
+        }
+        // a verdict already cached as valid needs no call (the maker's, after its first fill)
+        if (mkMeta & META_VALID == 0 && !_signatureOk(c, mk, batch)) return uint256(SkipReason.MakerBadSignature);
+        if (tkMeta & META_VALID == 0 && !_signatureOk(c, tk, batch)) return uint256(SkipReason.TakerBadSignature);
         reason = _computeMoney(c, e);
         if (reason != 0) return reason;
         _apply(c, e, index);
