@@ -5,13 +5,20 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from keys.signer import Signer
 from relayer.engine import EngineConfig
+from relayer.errors import RelayerError
 from settlement.manifest import Manifest
 from settlement.submitter import SubmitterConfig
+
+
+class ConfigError(RelayerError, ValueError):
+    """A `VenueConfig` the venue refuses to run with (the message says which setting and why)."""
+
+    code = "config_invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,12 @@ class VenueConfig:
       submitter's write-ahead journal (`submit-journal.sqlite`).
     - `operator`: the key with OPERATOR_ROLE on the exchange (signs `settleBatch`).
     - `batch_size`/`batch_ms`: cut a batch at this many fills or this many ms after its first fill.
+    - `max_fills_per_order`: at most this many fills per incoming IOC/FOK order (default, None:
+      `batch_size`); see `EngineConfig.max_fills_per_order`. An IOC stopped by it has its
+      remainder cancelled with reason `fill_limit`. It may not exceed `batch_size` (`ConfigError`):
+      the fills of one one-shot order (the SDK signs IOC/FOK orders one-shot) must settle in
+      one batch, and the cap keeps that batch's gas bounded (`relayer.batching`). Set it here,
+      not in `engine` (the venue passes `engine_config()` to the engine).
     - `verify_workers`: processes verifying signatures (0: verify in-process only; default:
       one per core, in-process on a single core: `default_verify_workers`);
       `verify_chunk`: orders per pool task; `inline_verify_max`: batches this small are
@@ -68,6 +81,9 @@ class VenueConfig:
       tail); the interval also grows to the previous snapshot's resting order count, so deep
       books are not re-snapshotted every few thousand entries.
     - `cancel_window_ms`: how far a signed cancel's timestamp may be from the relayer's clock.
+
+    Matching settings (`engine`, `max_fills_per_order`) also apply to the journal tail replayed
+    at open: change them only after a clean stop, as for `stp` and `expiry_margin_ms`.
     """
 
     manifest: Manifest
@@ -77,6 +93,7 @@ class VenueConfig:
     data_dir: Path
     batch_size: int = 64
     batch_ms: int = 250
+    max_fills_per_order: int | None = None
     fees: FeeSchedule = field(default_factory=FeeSchedule)
     engine: EngineConfig = field(default_factory=EngineConfig)
     submitter: SubmitterConfig = field(default_factory=lambda: SubmitterConfig(poll_interval=0.05))
@@ -91,3 +108,29 @@ class VenueConfig:
     cancel_window_ms: int = 30_000
     max_orders_per_request: int = 1_000
     clock_ms: Callable[[], int] = _wall_ms
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, not {self.batch_size}")
+        limit = self.fill_limit
+        if limit < 1:
+            raise ConfigError(f"max_fills_per_order must be at least 1, not {limit}")
+        if limit > self.batch_size:
+            raise ConfigError(
+                f"max_fills_per_order ({limit}) exceeds batch_size ({self.batch_size}): the fills of one "
+                "one-shot (IOC/FOK) order must fit in one batch; lower max_fills_per_order or raise batch_size"
+            )
+        if self.engine.max_fills_per_order is not None and self.engine.max_fills_per_order != limit:
+            raise ConfigError(
+                f"engine.max_fills_per_order ({self.engine.max_fills_per_order}) differs from the venue's "
+                f"({limit}): set VenueConfig.max_fills_per_order only"
+            )
+
+    @property
+    def fill_limit(self) -> int:
+        """Fills allowed per incoming IOC/FOK order: `max_fills_per_order`, or `batch_size` without one."""
+        return self.batch_size if self.max_fills_per_order is None else self.max_fills_per_order
+
+    def engine_config(self) -> EngineConfig:
+        """The matching engine's configuration: `engine` with the venue's fill limit."""
+        return replace(self.engine, max_fills_per_order=self.fill_limit)

@@ -297,7 +297,7 @@ class Venue:
         db = connect(config.db_url)
         chain = Chain.from_url(config.rpc_url)
         await asyncio.to_thread(config.manifest.check_chain, chain)
-        recovered = await asyncio.to_thread(recovery.load, db, config.clock_ms, config.engine)
+        recovered = await asyncio.to_thread(recovery.load, db, config.clock_ms, config.engine_config())
         venue = cls(config, db, chain, recovered)
         await venue._load_recent_ids()
         await venue._restore_reservations()
@@ -512,7 +512,9 @@ class Venue:
                 await asyncio.sleep(0.01)
             while True:
                 try:
-                    recovered = await asyncio.to_thread(recovery.load, self._db, self._clock, self.config.engine)
+                    recovered = await asyncio.to_thread(
+                        recovery.load, self._db, self._clock, self.config.engine_config()
+                    )
                     # ids of a failed commit are not orders; committed ones are in the store
                     await self._load_recent_ids()
                     break

@@ -42,6 +42,8 @@ _GTC = TimeInForce.GTC
 _IOC = TimeInForce.IOC
 _FOK = TimeInForce.FOK
 _POST_ONLY = TimeInForce.POST_ONLY
+_SELF_TRADE = CancelReason.SELF_TRADE
+_FILL_LIMIT = CancelReason.FILL_LIMIT
 
 
 class MatchingEngine:
@@ -55,6 +57,8 @@ class MatchingEngine:
         self._config = config if config is not None else EngineConfig()
         self._cancel_incoming = self._config.stp is SelfTradePrevention.CANCEL_INCOMING
         self._margin_ms = self._config.expiry_margin_ms
+        #: fills allowed per IOC/FOK order; 0 = no limit (`_match` counts down and stops at 0)
+        self._fill_limit = self._config.max_fills_per_order or 0
         self._books: dict[bytes, OrderBook] = {}
         self._orders: dict[bytes, RestingOrderState] = {}
         #: expiry (unix s) -> its resting orders in arrival order; keys also in a lazy min-heap.
@@ -90,6 +94,10 @@ class MatchingEngine:
         already expired, or a post-only order that would cross; otherwise `Accepted`, any
         `Expired`/self-trade `Cancelled` of resting orders met on the way, the `Fill`s, and
         finally `Rested` (GTC, post-only) or `Cancelled` of the remainder (IOC, FOK, STP).
+
+        An IOC or FOK order makes at most `config.max_fills_per_order` fills: an IOC stops at
+        the limit (remainder `Cancelled` with `fill_limit`), an FOK that would need more fills
+        is `Cancelled` whole as `fok_unfillable` before anything fills.
         """
         now = self._clock() if now_ms is None else now_ms
         series = order.series
@@ -126,14 +134,20 @@ class MatchingEngine:
         if tif is _FOK and not self._fillable(opposite, order, now):
             events.append(Cancelled(series, book.seq, order_id, order.amount, CancelReason.FOK_UNFILLABLE, False))
             return events
-        remaining, self_trade = self._match(book, opposite, order, now, events)
+        remaining, stop = self._match(book, opposite, order, now, events, 0 if tif is _GTC else self._fill_limit)
         if remaining:
-            if self_trade:
-                events.append(Cancelled(series, book.seq, order_id, remaining, CancelReason.SELF_TRADE, False))
+            if stop is _SELF_TRADE:
+                events.append(Cancelled(series, book.seq, order_id, remaining, _SELF_TRADE, False))
             elif tif is _GTC:
                 self._rest(book, order, remaining, events)
             else:
-                reason = CancelReason.IOC_REMAINDER if tif is _IOC else CancelReason.FOK_UNFILLABLE
+                # `stop` is `fill_limit` or None here; an FOK never reaches the limit (`_fillable` counts fills)
+                if stop is not None:
+                    reason = stop
+                elif tif is _IOC:
+                    reason = CancelReason.IOC_REMAINDER
+                else:
+                    reason = CancelReason.FOK_UNFILLABLE
                 events.append(Cancelled(series, book.seq, order_id, remaining, reason, False))
         return events
 
@@ -197,9 +211,14 @@ class MatchingEngine:
     # ------------------------------------------------------------------ matching
 
     def _match(
-        self, book: OrderBook, opposite: BookSide, taker: OrderSpec, now: int, events: list[Event]
-    ) -> tuple[int, bool]:
-        """Fill `taker` against `opposite` while prices cross; returns (remaining, stopped by STP)."""
+        self, book: OrderBook, opposite: BookSide, taker: OrderSpec, now: int, events: list[Event], fills_left: int
+    ) -> tuple[int, CancelReason | None]:
+        """Fill `taker` against `opposite` while prices cross, at most `fills_left` fills (0: no limit).
+
+        Returns (remaining, why matching stopped early: `self_trade` (STP cancel-incoming),
+        `fill_limit` (`fills_left` fills made and the book's next order, live or not yet
+        expired lazily, still crosses), or None).
+        """
         remaining = taker.amount
         limit = taker.price
         is_buy = taker.is_buy
@@ -234,7 +253,7 @@ class MatchingEngine:
                     continue
                 if o.maker == taker_addr:
                     if self._cancel_incoming:
-                        return remaining, True
+                        return remaining, _SELF_TRADE
                     queue.popleft()
                     self._remove(o, level, opposite)
                     book.seq += 1
@@ -263,6 +282,14 @@ class MatchingEngine:
                             remaining,
                         )
                     )
+                    # the only fill that leaves the taker something; 0 - 1 never reaches 0: no limit
+                    fills_left -= 1
+                    if not fills_left:
+                        # `fill_limit` only if the limit stopped it: the next order in the book still crosses
+                        best = opposite.best()
+                        if best is not None and ((best.price <= limit) if is_buy else (best.price >= limit)):
+                            return remaining, _FILL_LIMIT
+                        return remaining, None
                 else:
                     o.remaining = available - remaining
                     level.total -= remaining
@@ -283,15 +310,17 @@ class MatchingEngine:
                         )
                     )
                     remaining = 0
-        return remaining, False
+        return remaining, None
 
     def _fillable(self, opposite: BookSide, taker: OrderSpec, now: int) -> bool:
         """Whether `taker` would fill completely now (the FOK test); changes nothing.
 
         Counts live, unexpired orders at crossing prices in priority order; a same-maker
-        order is skipped under cancel-resting and ends the count under cancel-incoming.
+        order is skipped under cancel-resting and ends the count under cancel-incoming. Each
+        counted order is one fill: more than `max_fills_per_order` of them is not fillable.
         """
         needed = taker.amount
+        fills_left = self._fill_limit
         prices = [p for p in opposite.levels if (p <= taker.price if taker.is_buy else p >= taker.price)]
         prices.sort(reverse=not taker.is_buy)
         for price in prices:
@@ -305,6 +334,9 @@ class MatchingEngine:
                 needed -= o.remaining
                 if needed <= 0:
                     return True
+                fills_left -= 1
+                if not fills_left:
+                    return False
         return False
 
     def _best_live(self, book: OrderBook, side: BookSide, now: int, events: list[Event]) -> PriceLevel | None:

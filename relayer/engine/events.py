@@ -23,6 +23,9 @@ class CancelReason(StrEnum):
     REQUESTED = "requested"
     IOC_REMAINDER = "ioc_remainder"
     FOK_UNFILLABLE = "fok_unfillable"
+    #: an IOC order made `EngineConfig.max_fills_per_order` fills while the book still crossed it:
+    #: matching stopped there and the rest is cancelled (without crossing orders left: ioc_remainder).
+    FILL_LIMIT = "fill_limit"
     SELF_TRADE = "self_trade"
     DEAD_MAN_SWITCH = "dead_man_switch"
     SETTLEMENT_FAILED = "settlement_failed"

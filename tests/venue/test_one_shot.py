@@ -64,28 +64,28 @@ async def test_a_batch_never_splits_the_fills_of_one_one_shot_order(
             alice.order(is_buy=False, price=PRICE),
             bob.order(is_buy=False, price=PRICE + TICK),
             carol.order(is_buy=False, price=PRICE + 2 * TICK),
-            alice.order(is_buy=False, price=PRICE + 3 * TICK),
         ]
         assert all(r.status is OrderState.OPEN for r in await submit(venue, *asks))
         # one request, one commit: bob's ordinary bid takes alice's best ask (fill 1), then dave's
-        # one-shot IOC sweeps the other three asks (fills 2-4). Cap 2: fills 1-2 would split dave's.
+        # one-shot IOC sweeps the other two asks (fills 2-3; the fill limit is the cap, 2).
+        # Cap 2: fills 1-2 would split dave's.
         ordinary = bob.order(is_buy=True, price=PRICE)
-        sweep = dave.order(is_buy=True, price=PRICE + 3 * TICK, amount=3 * OPTION, nonce=one_shot_nonce(_seq()))
+        sweep = dave.order(is_buy=True, price=PRICE + 2 * TICK, amount=2 * OPTION, nonce=one_shot_nonce(_seq()))
         r1, r2 = await venue.submit_orders([OrderSubmission(ordinary), OrderSubmission(sweep, TimeInForce.IOC)])
         assert r1.status is OrderState.FILLED and r2.status is OrderState.FILLED and r2.remaining == 0
 
         async def all_settled() -> bool:
             page = await venue.list_fills(series=deployed.series)
-            return len(page.items) == 4 and all(f.status is FillState.SETTLED for f in page.items)
+            return len(page.items) == 3 and all(f.status is FillState.SETTLED for f in page.items)
 
         await eventually(all_settled, timeout=30)
         batches = await _fills_by_batch(venue, deployed.series)
-        assert sorted(len(fills) for fills in batches.values()) == [1, 3]  # cut before dave's, then all of his
+        assert sorted(len(fills) for fills in batches.values()) == [1, 2]  # cut before dave's, then all of his
         (dave_batch,) = [b for b, fills in batches.items() if any(t == r2.order_id for t, _ in fills)]
         assert all(t == r2.order_id for t, _ in batches[dave_batch])
         (other,) = [b for b in batches if b != dave_batch]
         assert other is not None and dave_batch is not None and other < dave_batch
-        assert deployed.position(dave.signer.address) == 3 * OPTION
+        assert deployed.position(dave.signer.address) == 2 * OPTION
         seq = sweep.order.one_shot_seq
         assert seq is not None and venue.state.is_one_shot_spent(dave.raw, deployed.series, seq)
 
@@ -186,3 +186,43 @@ async def test_a_one_shot_fill_skipped_as_spent_is_final_and_the_resting_maker_g
         assert maker is not None and maker.status is OrderState.OPEN and maker.remaining == 2 * OPTION
         assert [lvl.amount for lvl in venue.book(deployed.series).asks] == [2 * OPTION]
         assert deployed.position(dave.signer.address) == 0
+
+
+async def test_a_one_shot_ioc_stops_at_the_fill_limit_and_its_fills_settle_in_one_batch(
+    deployed: ChainVenue, makers: list[Maker], tmp_path: Path
+) -> None:
+    alice, bob, carol, dave = makers
+    # no max_fills_per_order: the limit defaults to the batch size, 3
+    config = config_for(deployed, tmp_path, batch_size=3)
+    assert config.fill_limit == 3
+    async with running(config) as venue:
+        asks = [
+            alice.order(is_buy=False, price=PRICE),
+            bob.order(is_buy=False, price=PRICE + TICK),
+            carol.order(is_buy=False, price=PRICE + 2 * TICK),
+            alice.order(is_buy=False, price=PRICE + 3 * TICK),
+            bob.order(is_buy=False, price=PRICE + 4 * TICK),
+        ]
+        assert all(r.status is OrderState.OPEN for r in await submit(venue, *asks))
+        # a one-shot IOC that crosses all five levels: three fills, then the limit
+        sweep = dave.order(is_buy=True, price=PRICE + 4 * TICK, amount=5 * OPTION, nonce=one_shot_nonce(_seq()))
+        (taken,) = await submit(venue, sweep, tif=TimeInForce.IOC)
+        assert taken.status is OrderState.CANCELLED and taken.remaining == 2 * OPTION
+        assert taken.order_id is not None
+        view = await venue.get_order(taken.order_id)
+        assert view is not None and view.cancel_reason == "fill_limit" and view.remaining == 2 * OPTION
+        # the two deepest asks were not touched
+        assert [lvl.price for lvl in venue.book(deployed.series).asks] == [PRICE + 3 * TICK, PRICE + 4 * TICK]
+
+        async def all_settled() -> bool:
+            page = await venue.list_fills(series=deployed.series)
+            return len(page.items) == 3 and all(f.status is FillState.SETTLED for f in page.items)
+
+        await eventually(all_settled, timeout=30)
+        batches = await _fills_by_batch(venue, deployed.series)
+        assert len(batches) == 1
+        ((batch_seq, fills),) = batches.items()
+        assert batch_seq is not None and [t for t, _ in fills] == [taken.order_id] * 3
+        assert deployed.position(dave.signer.address) == 3 * OPTION
+        seq = sweep.order.one_shot_seq
+        assert seq is not None and venue.state.is_one_shot_spent(dave.raw, deployed.series, seq)

@@ -97,8 +97,11 @@ class ReferenceEngine:
         accepted.seq = self.seq[series]
         events.append(accepted)
         cancel_incoming = self.config.stp is SelfTradePrevention.CANCEL_INCOMING
+        # IOC and FOK orders make at most `max_fills_per_order` fills; GTC orders are not limited
+        limit = self.config.max_fills_per_order if tif is not TimeInForce.GTC else None
         if tif is TimeInForce.FOK:
             available = 0
+            counted: list[_Order] = []
             for o in opposite:
                 if not crosses(o.price) or not self._live(o, now):
                     continue
@@ -106,17 +109,23 @@ class ReferenceEngine:
                     if cancel_incoming:
                         break
                     continue
-                available += o.remaining
-            if available < order.amount:
+                if available < order.amount:
+                    available += o.remaining
+                    counted.append(o)
+            if available < order.amount or (limit is not None and len(counted) > limit):
                 events.append(
                     Cancelled(series, self.seq[series], oid, order.amount, CancelReason.FOK_UNFILLABLE, False)
                 )
                 return events
 
         remaining = order.amount
+        fills = 0
         for o in opposite:
             if remaining == 0 or not crosses(o.price):
                 break
+            if fills == limit:
+                events.append(Cancelled(series, self.seq[series], oid, remaining, CancelReason.FILL_LIMIT, False))
+                return events
             if not self._live(o, now):
                 self.resting.remove(o)
                 events.append(Expired(series, self._bump(series), o.order_id, o.remaining))
@@ -131,6 +140,7 @@ class ReferenceEngine:
                 )
                 continue
             amount = min(remaining, o.remaining)
+            fills += 1
             o.remaining -= amount
             remaining -= amount
             if o.remaining == 0:

@@ -86,7 +86,11 @@ ops = st.lists(
     max_size=60,
 )
 configs = st.builds(
-    EngineConfig, stp=st.sampled_from(list(SelfTradePrevention)), expiry_margin_ms=st.sampled_from([0, 400])
+    EngineConfig,
+    stp=st.sampled_from(list(SelfTradePrevention)),
+    expiry_margin_ms=st.sampled_from([0, 400]),
+    # small limits are reached often by IOC/FOK orders sweeping a few 1-12 lots
+    max_fills_per_order=st.sampled_from([None, 1, 2, 3]),
 )
 
 
