@@ -173,15 +173,11 @@ def chain() -> None:
 
 def anvil_binary() -> Path:
     """Anvil from node_modules (the platform binary inside @foundry-rs/anvil)."""
-    import platform
+    from settlement.toolchain import find_anvil
 
-    arch = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), "amd64")
-    for candidate in (
-        REPO_ROOT / "node_modules" / "@foundry-rs" / f"anvil-linux-{arch}" / "bin" / "anvil",
-        REPO_ROOT / "node_modules" / ".bin" / "anvil",
-    ):
-        if candidate.exists():
-            return candidate
+    found = find_anvil(REPO_ROOT)
+    if found is not None:
+        return found
     raise click.ClickException("anvil is not installed in node_modules: run `make build` (npm install) first")
 
 

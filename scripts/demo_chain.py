@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import signal
 import socket
 import subprocess
@@ -31,6 +30,7 @@ from settlement.abi import contract_abi
 from settlement.chain import Chain
 from settlement.deploy import DeployConfig, deploy
 from settlement.manifest import Manifest
+from settlement.toolchain import find_anvil
 from settlement.transactions import send_and_wait
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,13 +56,9 @@ def free_port() -> int:
 
 def anvil_binary() -> Path:
     """Anvil's platform binary inside the npm package (no node shim in between, so signals reach it)."""
-    arch = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), "amd64")
-    for candidate in (
-        ROOT / "node_modules" / "@foundry-rs" / f"anvil-linux-{arch}" / "bin" / "anvil",
-        ROOT / "node_modules" / ".bin" / "anvil",
-    ):
-        if candidate.exists():
-            return candidate
+    found = find_anvil(ROOT)
+    if found is not None:
+        return found
     raise DemoError("anvil is not installed in node_modules: run `make build` first")
 
 

@@ -24,17 +24,15 @@ from relayer.engine import (
     EngineSnapshot,
     Event,
     Expired,
-    ExpireOrders,
     Fill,
-    PlaceOrder,
     Rejected,
     Rested,
-    RestoreOrder,
     encode_command,
     encode_snapshot,
     hash_books,
 )
 from relayer.store.columns import UINT256_MAX
+from relayer.store.journal import command_kind
 from relayer.store.models import FillStatus, OrderStatus
 from relayer.store.records import SignedOrder
 
@@ -111,16 +109,6 @@ def _uint_native(value: int) -> int:
     return value
 
 
-def _kind(command: Command) -> str:
-    if isinstance(command, PlaceOrder):
-        return "place"
-    if isinstance(command, ExpireOrders):
-        return "expire"
-    if isinstance(command, RestoreOrder):
-        return "restore"
-    return "cancel"
-
-
 class GroupWrite:
     """The store rows of a run of engine inputs, written in bulk when called with a session.
 
@@ -178,7 +166,7 @@ class GroupWrite:
 
     def command(self, seq: int, command: Command) -> None:
         """Journal entry `seq` for a command that places no new order."""
-        self._journal.append((seq, _kind(command), command.now_ms, encode_command(command)))
+        self._journal.append((seq, command_kind(command), command.now_ms, encode_command(command)))
 
     def _set(
         self, order_id: bytes, seq: int, remaining: int, status: str, reason: str | None, has_reason: bool

@@ -32,7 +32,8 @@ from relayer.store.models import JournalRow, SnapshotRow
 _REPLAY_CHUNK = 5_000
 
 
-def _kind(command: Command) -> str:
+def command_kind(command: Command) -> str:
+    """The journal row kind of `command` (`place`, `expire`, `restore` or `cancel`)."""
     if isinstance(command, PlaceOrder):
         return "place"
     if isinstance(command, ExpireOrders):
@@ -44,7 +45,7 @@ def _kind(command: Command) -> str:
 
 def append(session: Session, seq: int, command: Command) -> None:
     """Add journal entry `seq` for `command` to the session's transaction."""
-    session.add(JournalRow(seq=seq, kind=_kind(command), now_ms=command.now_ms, payload=encode_command(command)))
+    session.add(JournalRow(seq=seq, kind=command_kind(command), now_ms=command.now_ms, payload=encode_command(command)))
 
 
 def last_seq(session: Session) -> int:

@@ -7,7 +7,6 @@ and chain tests can run unchanged on either.
 from __future__ import annotations
 
 import json
-import platform
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -17,6 +16,8 @@ from pathlib import Path
 
 from eth_account import Account
 from web3 import HTTPProvider, Web3
+
+from settlement.toolchain import find_anvil
 
 from .procs import REPO_ROOT, free_port, stop, wait_until
 
@@ -75,13 +76,9 @@ def _rpc_ready(url: str) -> bool:
 
 def anvil_binary() -> Path:
     """The platform binary shipped inside @foundry-rs/anvil (no node shim, so signals reach it)."""
-    arch = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), "amd64")
-    native = REPO_ROOT / "node_modules" / "@foundry-rs" / f"anvil-linux-{arch}" / "bin" / "anvil"
-    if native.exists():
-        return native
-    shim = REPO_ROOT / "node_modules" / ".bin" / "anvil"
-    if shim.exists():
-        return shim
+    found = find_anvil(REPO_ROOT)
+    if found is not None:
+        return found
     raise FileNotFoundError("anvil not found in node_modules: run `make build` (npm ci) first")
 
 
