@@ -49,45 +49,74 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     uint256 internal constant WINDOW = 64;
 
     /// @dev Packed batch layout (docs/PROTOCOL.md, "Batch encoding").
-    uint256 internal constant HEADER_BYTES = 6;
-    uint256 internal constant ORDER_FIXED_BYTES = 183; // maker 20, seriesIndex 2, flags 1, five 32-byte words
+    uint256 internal constant HEADER_BYTES = 8;
+    uint256 internal constant ORDER_FIXED_BYTES = 23; // maker 20, seriesIndex 2, flags 1; then five compact integers
     uint256 internal constant ECDSA_SIG_BYTES = 65;
-    uint256 internal constant FILL_BYTES = 52;
-    uint256 internal constant FLAG_IS_BUY = 1;
-    uint256 internal constant FLAG_SIG_LENGTH = 2;
+    uint256 internal constant FILL_BYTES = 22; // makerOrder 2, takerOrder 2, feeIndex 2, amount 16
 
-    /// @dev Per-order meta word (one per order of the batch, in memory): where the order's signature
-    ///      sits, its verdict once checked, and for a one-shot order the amount filled in this batch.
-    ///      bits 0-31 order offset | 32-63 signature offset | 64-79 signature length | 80 valid |
-    ///      81 invalid | 82 one-shot claimed by this batch | 128-255 one-shot amount filled.
+    // settleBatch works on a fixed memory layout from 0x80 (docs/PROTOCOL.md, "Gas"). It is an
+    // external entry point that allocates nothing before `_parse` writes the layout and moves the
+    // free memory pointer past it, so Solidity code called later (the registry, the slow signature
+    // path) allocates after it. Fixed addresses turn each field access into one PUSH and MLOAD.
+    //
+    // context words (absolute addresses):
+    uint256 internal constant M_SEQ = 0x80;
+    uint256 internal constant M_DOMAIN = 0xa0;
+    uint256 internal constant M_NORDERS = 0xc0;
+    uint256 internal constant M_FILLS = 0xe0; // calldata offset of the first fill record
+    uint256 internal constant M_NFILLS = 0x100;
+    uint256 internal constant M_SKIPPED = 0x120;
+    uint256 internal constant M_SLOW = 0x140; // order block whose signature the fast path could not decide
+    uint256 internal constant M_TABLE = 0x160; // calldata offset of the series table
+    uint256 internal constant M_SERIES = 0x180; // series cache base
+    uint256 internal constant M_NSERIES = 0x1a0;
+    uint256 internal constant M_POS_BASE = 0x1c0; // storage bases of the mappings the loop reads
+    uint256 internal constant M_ORD_BASE = 0x1e0;
+    uint256 internal constant M_NONCE_BASE = 0x200;
+    uint256 internal constant M_BAL_BASE = 0x220;
+    uint256 internal constant M_TOPIC_TRADE = 0x240;
+    uint256 internal constant M_TOPIC_SKIP = 0x260;
+    // the current fill:
+    uint256 internal constant M_MAKER_ORDER = 0x280; // order block addresses
+    uint256 internal constant M_TAKER_ORDER = 0x2a0;
+    uint256 internal constant M_AMOUNT = 0x2c0;
+    uint256 internal constant M_MFEE_RATE = 0x2e0;
+    uint256 internal constant M_TFEE_RATE = 0x300;
+    uint256 internal constant M_PREMIUM = 0x320;
+    uint256 internal constant M_MFEE = 0x340;
+    uint256 internal constant M_TFEE = 0x360;
+    uint256 internal constant M_FEES = 0x380; // calldata offset of the fee table
+    uint256 internal constant M_NFEES = 0x3a0;
+    // 0x100 bytes of scratch (digest preimage, ecrecover input and output, event data):
+    uint256 internal constant M_SCRATCH = 0x3c0;
+    // effects of the current fill, one block per side (0x100 bytes each): 0x00 new position word |
+    // 0x20 new quote balance | 0x40 collateral balance slot (0 = untouched) | 0x60 new collateral
+    // balance | 0x80 new order state (ordinary: filled | cancel bit; one-shot: claimed bit | filled
+    // << 128) | 0xa0 position word read | 0xc0 one-shot window bits (high 128 bits) to write
+    uint256 internal constant M_MAKER_FX = 0x4c0;
+    uint256 internal constant M_TAKER_FX = 0x5c0;
+    // one order block per order of the batch (0x200 bytes each), decoded once by `_parse`. Words
+    // 0x000-0x100 are the EIP-712 struct preimage, so the struct hash is one keccak over them:
+    // 0x000 TYPE_HASH | 0x020 maker | 0x040 series id | 0x060 isBuy | 0x080 price | 0x0a0 amount |
+    // 0x0c0 maxFee | 0x0e0 nonce | 0x100 expiry | 0x120 meta | 0x140 series cache entry | 0x160
+    // digest (0 = not computed yet) | 0x180 position slot | 0x1a0 order state slot | 0x1c0 quote
+    // balance slot | 0x1e0 underlying balance slot (slots: 0 = not computed yet)
+    uint256 internal constant M_ORDERS = 0x6c0;
+    uint256 internal constant ORDER_BLOCK_BYTES = 0x200;
+    // series cache entries follow the order blocks (0xe0 bytes each, loaded by `_loadSeries`):
+    // 0x00 underlying (0 = unknown series) | 0x20 quote | 0x40 strike | 0x60 expiry | 0x80 isCall |
+    // 0xa0 underlying unit | 0xc0 fees accrued by this batch in the quote asset
+    uint256 internal constant SERIES_ENTRY_BYTES = 0xe0;
+
+    /// @dev Order meta word: bits 0-31 signature offset (calldata) | 32-47 signature length | 80
+    ///      valid | 81 invalid | 82 one-shot claimed by this batch | 83 nonce floor passed |
+    ///      128-255 one-shot amount filled in this batch.
     uint256 internal constant META_VALID = 1 << 80;
     uint256 internal constant META_INVALID = 1 << 81;
-
-    // The fill loop works on raw memory blocks (docs/PROTOCOL.md, "Gas"): a context block, one block
-    // per side (maker, taker) and one cache entry per series of the batch. Offsets in bytes:
-    //
-    // context: 0x00 seq | 0x20 domain separator | 0x40 batch start (calldata) | 0x60 series table
-    //   (calldata) | 0x80 order count | 0xa0 meta words | 0xc0 digests | 0xe0 series cache | 0x100
-    //   maker side | 0x120 taker side | 0x140 fill amount | 0x160 maker fee rate | 0x180 taker fee
-    //   rate | 0x1a0 premium | 0x1c0 maker fee | 0x1e0 taker fee | 0x200 series index | 0x220 series
-    //   cache entry | 0x240 series id | 0x260 order slot cache | 0x280 series count
-    // side: 0x00 order index | 0x20 account | 0x40 isBuy | 0x60 one-shot | 0x80 price | 0xa0 amount
-    //   | 0xc0 maxFee | 0xe0 nonce | 0x100 expiry | 0x120 series index | 0x140 digest | 0x160 order
-    //   state slot | 0x180 new order state (one-shot: claimed bit | filled << 128) | 0x1a0 position
-    //   slot | 0x1c0 position word read | 0x1e0 new position word | 0x200 window bits to keep |
-    //   0x220 quote balance slot | 0x240 new quote balance | 0x260 collateral slot (0 = untouched) |
-    //   0x280 new collateral balance | 0x2a0 order record (calldata) | 0x2c0 meta word at load
-    // series cache entry: 0x00 underlying (0 = unknown) | 0x20 quote | 0x40 strike | 0x60 expiry |
-    //   0x80 isCall | 0xa0 underlying unit (0 = not loaded yet) | 0xc0 fees accrued by this batch in
-    //   the quote asset (written to `accruedFees` once, after the last fill)
-    // order slot cache (per order index, 0 = not computed yet): 0x00 position slot | 0x20 order
-    //   state slot | 0x40 quote balance slot | 0x60 underlying balance slot
-    uint256 internal constant CTX_BYTES = 0x2a0;
-    uint256 internal constant SIDE_BYTES = 0x2e0;
-    uint256 internal constant SERIES_ENTRY_BYTES = 0xe0;
-    uint256 internal constant ORDER_SLOTS_BYTES = 0x80;
-    /// @dev Meta bit: the ordinary order's nonce passed the floor check in this batch.
+    uint256 internal constant META_CLAIMED = 1 << 82;
     uint256 internal constant META_NONCE_OK = 1 << 83;
+    /// @dev `_fill`'s answer when an order's signature needs {_isValidSignature} (not a SkipReason).
+    uint256 internal constant NEEDS_SLOW_CHECK = 0x100;
 
     /// @param registry_ The {SeriesRegistry}.
     /// @param oracle_ The {SettlementOracle}.
@@ -114,33 +143,202 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         if (seq != expected) revert BadSequence(expected, seq);
         lastSeq = seq;
 
-        (uint256 c, uint256 fillsAt, uint256 nFills) = _parse(seq, batch);
-        uint256 skipped = 0;
-        for (uint256 i; i < nFills; ++i) {
-            uint256 reason = _fill(c, batch, fillsAt + i * FILL_BYTES, i);
-            if (reason != 0) {
-                unchecked {
-                    ++skipped;
-                }
-                emit FillSkipped(seq, i, uint8(reason));
-            }
+        _parse(seq, batch);
+        _loadSeries();
+        uint256 next;
+        while (true) {
+            uint256 slowOrder;
+            (next, slowOrder) = _run(next);
+            if (slowOrder == 0) break;
+            _slowVerdict(slowOrder); // then the same fill runs again, with the verdict cached
         }
-        _flushFees(c);
+        _flushFees();
+        uint256 nFills = _mload(M_NFILLS);
+        uint256 skipped = _mload(M_SKIPPED);
         emit BatchSettled(seq, nFills - skipped, skipped);
+    }
+
+    /// @dev Walks the packed batch once: checks its structure, writes the context words and one
+    ///      order block per order (decoded fields, signature position) and moves the free memory
+    ///      pointer past the layout. Reverts {MalformedBatch} on any structural fault, so every
+    ///      later calldata read stays inside `batch`.
+    function _parse(uint64 seq, bytes calldata batch) internal view {
+        if (batch.length < HEADER_BYTES) revert MalformedBatch(0);
+        bytes32 domainSep = _domainSeparatorV4();
+        bytes32 tradeTopic = Trade.selector;
+        bytes32 skipTopic = FillSkipped.selector;
+        uint256 start;
+        uint256 at;
+        assembly ("memory-safe") {
+            start := batch.offset
+            let w := calldataload(start)
+            let nSeries := shr(240, w)
+            let nOrders := and(shr(224, w), 0xffff)
+            let nFees := and(shr(192, w), 0xffff)
+            let table := add(start, HEADER_BYTES)
+            let fees := add(table, shl(5, nSeries))
+            at := add(fees, shl(5, nFees))
+            mstore(M_FEES, fees)
+            mstore(M_NFEES, nFees)
+            mstore(M_SEQ, seq)
+            mstore(M_DOMAIN, domainSep)
+            mstore(M_NORDERS, nOrders)
+            mstore(M_NFILLS, and(shr(208, w), 0xffff))
+            mstore(M_SKIPPED, 0)
+            mstore(M_TABLE, table)
+            mstore(M_SERIES, add(M_ORDERS, mul(nOrders, ORDER_BLOCK_BYTES)))
+            mstore(M_NSERIES, nSeries)
+            mstore(M_POS_BASE, _positions.slot)
+            mstore(M_ORD_BASE, _orders.slot)
+            mstore(M_NONCE_BASE, minNonce.slot)
+            mstore(M_BAL_BASE, _balances.slot)
+            mstore(M_TOPIC_TRADE, tradeTopic)
+            mstore(M_TOPIC_SKIP, skipTopic)
+        }
+        uint256 end = start + batch.length;
+        if (at > end) revert MalformedBatch(at - start);
+        bytes32 typeHash = OrderLib.TYPE_HASH;
+        bytes4 malformed = MalformedBatch.selector;
+        assembly ("memory-safe") {
+            function fail(sel, offset) {
+                mstore(0x00, sel)
+                mstore(0x04, offset)
+                revert(0x00, 0x24)
+            }
+            // the five compact integers from `q` into words 0x80-0x100 of block `p`; `bad` if a
+            // length exceeds 32 (the caller checks the end, and `failInts` finds the culprit)
+            function ints(p, q) -> next, bad {
+                let len := byte(0, calldataload(q))
+                mstore(add(p, 0x80), shr(sub(256, shl(3, len)), calldataload(add(q, 1))))
+                bad := gt(len, 32)
+                q := add(add(q, 1), len)
+                len := byte(0, calldataload(q))
+                mstore(add(p, 0xa0), shr(sub(256, shl(3, len)), calldataload(add(q, 1))))
+                bad := or(bad, gt(len, 32))
+                q := add(add(q, 1), len)
+                len := byte(0, calldataload(q))
+                mstore(add(p, 0xc0), shr(sub(256, shl(3, len)), calldataload(add(q, 1))))
+                bad := or(bad, gt(len, 32))
+                q := add(add(q, 1), len)
+                len := byte(0, calldataload(q))
+                mstore(add(p, 0xe0), shr(sub(256, shl(3, len)), calldataload(add(q, 1))))
+                bad := or(bad, gt(len, 32))
+                q := add(add(q, 1), len)
+                len := byte(0, calldataload(q))
+                mstore(add(p, 0x100), shr(sub(256, shl(3, len)), calldataload(add(q, 1))))
+                bad := or(bad, gt(len, 32))
+                next := add(add(q, 1), len)
+            }
+            // reverts with the offset of the first length byte that is over 32 or runs past the end
+            function failInts(q, start_, end_, sel) {
+                for { let i := 0 } lt(i, 5) { i := add(i, 1) } {
+                    let len := byte(0, calldataload(q))
+                    let next := add(add(q, 1), len)
+                    if or(gt(len, 32), gt(next, end_)) { fail(sel, sub(q, start_)) }
+                    q := next
+                }
+            }
+            // one order record at `at` into block `p`; returns where the next record starts
+            function order(p, at_, start_, end_, th, sel) -> next {
+                if gt(add(at_, ORDER_FIXED_BYTES), end_) { fail(sel, sub(at_, start_)) }
+                let w := calldataload(at_)
+                let si := and(shr(80, w), 0xffff)
+                let flags := and(shr(72, w), 0xff)
+                if or(iszero(lt(si, mload(M_NSERIES))), gt(flags, 7)) { fail(sel, sub(at_, start_)) }
+                // price, amount, maxFee, nonce, expiry: each a length byte L <= 32, then L bytes
+                let sigAt, bad := ints(p, add(at_, ORDER_FIXED_BYTES))
+                if or(bad, gt(sigAt, end_)) { failInts(add(at_, ORDER_FIXED_BYTES), start_, end_, sel) }
+                if and(flags, 4) { mstore(add(p, 0xe0), or(mload(add(p, 0xe0)), shl(255, 1))) } // one-shot
+                let sigLen := ECDSA_SIG_BYTES
+                if and(flags, 2) {
+                    if gt(add(sigAt, 2), end_) { fail(sel, sub(sigAt, start_)) }
+                    sigLen := shr(240, calldataload(sigAt))
+                    sigAt := add(sigAt, 2)
+                }
+                next := add(sigAt, sigLen)
+                if gt(next, end_) { fail(sel, sub(sigAt, start_)) }
+                mstore(p, th)
+                mstore(add(p, 0x20), shr(96, w))
+                mstore(add(p, 0x40), calldataload(add(mload(M_TABLE), shl(5, si))))
+                mstore(add(p, 0x60), and(flags, 1))
+                mstore(add(p, 0x120), or(sigAt, shl(32, sigLen)))
+                mstore(add(p, 0x140), add(mload(M_SERIES), mul(si, SERIES_ENTRY_BYTES)))
+                calldatacopy(add(p, 0x160), calldatasize(), 0xa0) // digest and slots: not computed yet
+            }
+            let series := mload(M_SERIES)
+            for { let p := M_ORDERS } lt(p, series) { p := add(p, ORDER_BLOCK_BYTES) } {
+                at := order(p, at, start, end, typeHash, malformed)
+            }
+            if iszero(eq(sub(end, at), mul(mload(M_NFILLS), FILL_BYTES))) { fail(malformed, sub(at, start)) }
+            mstore(M_FILLS, at)
+            let layoutEnd := add(series, mul(mload(M_NSERIES), SERIES_ENTRY_BYTES))
+            calldatacopy(series, calldatasize(), sub(layoutEnd, series)) // series cache: zeroed
+            mstore(0x40, layoutEnd)
+        }
+    }
+
+    /// @dev Loads each series of the batch's table from the registry into its cache entry (an
+    ///      unknown series is cached too: underlying 0, unit 1).
+    function _loadSeries() internal view {
+        uint256 n = _mload(M_NSERIES);
+        uint256 table = _mload(M_TABLE);
+        uint256 e = _mload(M_SERIES);
+        for (uint256 i; i < n; ++i) {
+            bytes32 id;
+            assembly ("memory-safe") {
+                id := calldataload(add(table, shl(5, i)))
+            }
+            ISeriesRegistry.Series memory s = registry.seriesOf(id);
+            uint256 unit = s.underlyingUnit == 0 ? 1 : s.underlyingUnit;
+            address underlying = s.underlying;
+            address quote = s.quote;
+            uint256 strike = s.strike;
+            uint256 expiry = s.expiry;
+            bool isCall = s.isCall;
+            assembly ("memory-safe") {
+                mstore(e, underlying)
+                mstore(add(e, 0x20), quote)
+                mstore(add(e, 0x40), strike)
+                mstore(add(e, 0x60), expiry)
+                mstore(add(e, 0x80), isCall)
+                mstore(add(e, 0xa0), unit)
+            }
+            e += SERIES_ENTRY_BYTES;
+        }
+    }
+
+    /// @dev Decides the signature of order block `p` the slow way ({_isValidSignature}: delegates,
+    ///      ERC-1271, rejections) and caches the verdict in its meta word.
+    function _slowVerdict(uint256 p) internal view {
+        address account;
+        bytes32 digest;
+        uint256 meta;
+        bytes calldata sig = msg.data[0:0];
+        assembly ("memory-safe") {
+            account := mload(add(p, 0x20))
+            meta := mload(add(p, 0x120))
+            digest := mload(add(p, 0x160))
+            sig.offset := and(meta, 0xffffffff)
+            sig.length := and(shr(32, meta), 0xffff)
+        }
+        meta |= _isValidSignature(account, digest, sig) ? META_VALID : META_INVALID;
+        assembly ("memory-safe") {
+            mstore(add(p, 0x120), meta)
+        }
     }
 
     /// @dev Adds each series' fees of the batch to `accruedFees` of its quote asset (one write per
     ///      series instead of one per fill; each sum < 2**145).
-    function _flushFees(uint256 c) internal {
-        uint256 feesSlot;
+    function _flushFees() internal {
         assembly ("memory-safe") {
-            feesSlot := accruedFees.slot
-            let e := mload(add(c, 0xe0))
-            for { let end := add(e, mul(mload(add(c, 0x280)), 0xe0)) } lt(e, end) { e := add(e, 0xe0) } {
+            let e := mload(M_SERIES)
+            for { let end := add(e, mul(mload(M_NSERIES), SERIES_ENTRY_BYTES)) } lt(e, end) {
+                e := add(e, SERIES_ENTRY_BYTES)
+            } {
                 let fees := mload(add(e, 0xc0))
                 if fees {
                     mstore(0x00, mload(add(e, 0x20)))
-                    mstore(0x20, feesSlot)
+                    mstore(0x20, accruedFees.slot)
                     let fs := keccak256(0x00, 0x40)
                     sstore(fs, add(sload(fs), fees))
                 }
@@ -148,322 +346,162 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
         }
     }
 
-    /// @dev Walks the packed batch once: checks its structure, records where each order and its
-    ///      signature sit, allocates the per-batch memory blocks and returns the context block and
-    ///      where the fills start. Reverts {MalformedBatch} on any structural fault, so every later
-    ///      calldata read stays inside `batch`.
-    function _parse(uint64 seq, bytes calldata batch) internal view returns (uint256 c, uint256 fillsAt, uint256 nFills) {
-        uint256 start;
-        uint256 end;
-        uint256 nSeries;
-        uint256 nOrders;
+    /// @dev Runs the fills from index `from` on, each in two steps: validate and compute every
+    ///      effect into memory (no writes), then write each touched slot once and emit {Trade}; a
+    ///      failed check emits {FillSkipped} and writes nothing. Returns when all fills ran
+    ///      (`slowOrder` 0) or when fill `next` needs an order's signature decided by
+    ///      {_slowVerdict} (`slowOrder` is its block); nothing of that fill was written yet.
+    function _run(uint256 from) internal returns (uint256 next, uint256 slowOrder) {
         assembly ("memory-safe") {
-            start := batch.offset
-            end := add(start, batch.length)
-        }
-        if (batch.length < HEADER_BYTES) revert MalformedBatch(0);
-        assembly ("memory-safe") {
-            let w := calldataload(start)
-            nSeries := shr(240, w)
-            nOrders := and(shr(224, w), 0xffff)
-            nFills := and(shr(208, w), 0xffff)
-        }
-        bytes32 domainSep = _domainSeparatorV4();
-        // context, two sides, meta words, digests, series cache: one zeroed allocation
-        uint256 size = CTX_BYTES + 2 * SIDE_BYTES + (64 + ORDER_SLOTS_BYTES) * nOrders + SERIES_ENTRY_BYTES * nSeries;
-        uint256 meta;
-        assembly ("memory-safe") {
-            c := mload(0x40)
-            calldatacopy(c, calldatasize(), size) // zero fill
-            mstore(0x40, add(c, size))
-            mstore(c, seq)
-            mstore(add(c, 0x20), domainSep)
-            mstore(add(c, 0x40), start)
-            mstore(add(c, 0x60), add(start, 6))
-            mstore(add(c, 0x80), nOrders)
-            let sides := add(c, 0x2a0)
-            mstore(add(c, 0x100), sides)
-            mstore(add(c, 0x120), add(sides, 0x2e0))
-            meta := add(sides, 0x5c0)
-            mstore(add(c, 0xa0), meta)
-            mstore(add(c, 0xc0), add(meta, shl(5, nOrders)))
-            let seriesCache := add(meta, shl(6, nOrders))
-            mstore(add(c, 0xe0), seriesCache)
-            mstore(add(c, 0x260), add(seriesCache, mul(nSeries, 0xe0)))
-            mstore(add(c, 0x280), nSeries)
-        }
-        uint256 at = start + HEADER_BYTES + 32 * nSeries;
-        if (at > end) revert MalformedBatch(at - start);
-        for (uint256 i; i < nOrders; ++i) {
-            if (at + ORDER_FIXED_BYTES > end) revert MalformedBatch(at - start);
-            uint256 w;
-            assembly ("memory-safe") {
-                w := calldataload(at)
+            // slot of m[a][k] for a two-level mapping stored at `base` (Solidity's layout)
+            function slotOf(a, base, k) -> s {
+                mstore(0x00, a)
+                mstore(0x20, base)
+                mstore(0x20, keccak256(0x00, 0x40))
+                mstore(0x00, k)
+                s := keccak256(0x00, 0x40)
             }
-            uint256 flags = (w >> 72) & 0xff;
-            if (((w >> 80) & 0xffff) >= nSeries || flags > (FLAG_IS_BUY | FLAG_SIG_LENGTH)) {
-                revert MalformedBatch(at - start);
-            }
-            uint256 sigAt = at + ORDER_FIXED_BYTES;
-            uint256 sigLen = ECDSA_SIG_BYTES;
-            if ((flags & FLAG_SIG_LENGTH) != 0) {
-                if (sigAt + 2 > end) revert MalformedBatch(sigAt - start);
-                assembly ("memory-safe") {
-                    sigLen := shr(240, calldataload(sigAt))
-                }
-                sigAt += 2;
-            }
-            if (sigAt + sigLen > end) revert MalformedBatch(sigAt - start);
-            uint256 word = (at - start) | ((sigAt - start) << 32) | (sigLen << 64);
-            assembly ("memory-safe") {
-                mstore(add(meta, shl(5, i)), word)
-            }
-            at = sigAt + sigLen;
-        }
-        if (end - at != nFills * FILL_BYTES) revert MalformedBatch(at - start);
-        fillsAt = at;
-    }
-
-    /// @dev One fill: validate and compute every effect into memory (no writes), then write each
-    ///      touched slot once and emit {Trade}. Returns 0 or the {SkipReason} of the first failed check.
-    function _fill(uint256 c, bytes calldata batch, uint256 at, uint256 index) internal returns (uint256 reason) {
-        reason = _checkFill(c, at);
-        if (reason != 0) return reason;
-        uint256 e;
-        assembly ("memory-safe") {
-            e := add(mload(add(c, 0xe0)), mul(mload(add(c, 0x200)), 0xe0))
-            mstore(add(c, 0x220), e)
-        }
-        if (_mload(e + 0xa0) == 0) _cacheSeries(c, e);
-        reason = _checkOrders(c, e);
-        if (reason != 0) return reason;
-        uint256 mk;
-        uint256 tk;
-        uint256 mkMeta;
-        uint256 tkMeta;
-        assembly ("memory-safe") {
-            let meta := mload(add(c, 0xa0))
-            mk := mload(add(c, 0x100))
-            tk := mload(add(c, 0x120))
-            mkMeta := mload(add(meta, shl(5, mload(mk))))
-            tkMeta := mload(add(meta, shl(5, mload(tk))))
-        }
-        // a verdict already cached as valid needs no call (the maker's, after its first fill)
-        if (mkMeta & META_VALID == 0 && !_signatureOk(c, mk, batch)) return uint256(SkipReason.MakerBadSignature);
-        if (tkMeta & META_VALID == 0 && !_signatureOk(c, tk, batch)) return uint256(SkipReason.TakerBadSignature);
-        reason = _computeMoney(c, e);
-        if (reason != 0) return reason;
-        _apply(c, e, index);
-    }
-
-    /// @dev Reads the fill record at `at` and both orders, then the checks that need no state:
-    ///      indexes, amount bounds, series, sides, self-trade, price, fee caps, expiries.
-    function _checkFill(uint256 c, uint256 at) internal view returns (uint256 reason) {
-        assembly ("memory-safe") {
-            function load(s, c_, idx) {
-                let meta := mload(add(mload(add(c_, 0xa0)), shl(5, idx)))
-                let a := add(mload(add(c_, 0x40)), and(meta, 0xffffffff))
-                let w := calldataload(a)
-                let nonce := calldataload(add(a, 119))
-                mstore(s, idx)
-                mstore(add(s, 0x20), shr(96, w))
-                mstore(add(s, 0x40), and(shr(72, w), 1))
-                mstore(add(s, 0x60), shr(255, nonce))
-                mstore(add(s, 0x80), calldataload(add(a, 23)))
-                mstore(add(s, 0xa0), calldataload(add(a, 55)))
-                mstore(add(s, 0xc0), calldataload(add(a, 87)))
-                mstore(add(s, 0xe0), nonce)
-                mstore(add(s, 0x100), calldataload(add(a, 151)))
-                mstore(add(s, 0x120), and(shr(80, w), 0xffff))
-                mstore(add(s, 0x2a0), a)
-                mstore(add(s, 0x2c0), meta)
-            }
-            function check(c_, at_) -> r {
-                let w := calldataload(at_)
+            // reads the fill record and runs the checks that need no state, in SkipReason order
+            function check(at) -> r {
+                let w := calldataload(at)
+                let n := mload(M_NORDERS)
                 let mi := shr(240, w)
                 let ti := and(shr(224, w), 0xffff)
-                let amount := and(shr(96, w), 0xffffffffffffffffffffffffffffffff)
-                mstore(add(c_, 0x140), amount)
-                mstore(add(c_, 0x160), shr(128, calldataload(add(at_, 20))))
-                mstore(add(c_, 0x180), shr(128, calldataload(add(at_, 36))))
-                let n := mload(add(c_, 0x80))
                 if iszero(and(lt(mi, n), lt(ti, n))) {
                     r := 23 // BadOrderIndex
                     leave
                 }
-                let mk := mload(add(c_, 0x100))
-                let tk := mload(add(c_, 0x120))
-                load(mk, c_, mi)
-                load(tk, c_, ti)
+                let fi := and(shr(208, w), 0xffff)
+                if iszero(lt(fi, mload(M_NFEES))) {
+                    r := 26 // BadFeeIndex
+                    leave
+                }
+                let amount := and(shr(80, w), 0xffffffffffffffffffffffffffffffff)
+                mstore(M_MFEE_RATE, calldataload(add(mload(M_FEES), shl(5, fi)))) // both rates, split below
+                let m := add(M_ORDERS, mul(mi, ORDER_BLOCK_BYTES))
+                let t := add(M_ORDERS, mul(ti, ORDER_BLOCK_BYTES))
+                mstore(M_MAKER_ORDER, m)
+                mstore(M_TAKER_ORDER, t)
+                mstore(M_AMOUNT, amount)
                 if iszero(amount) {
                     r := 1 // ZeroAmount
                     leave
                 }
-                if or(gt(amount, 0x7fffffffffffffffffffffffffffffff), gt(mload(add(mk, 0x80)), 0xffffffffffffffffffffffffffffffff)) {
+                let mp := mload(add(m, 0x80))
+                if or(gt(amount, 0x7fffffffffffffffffffffffffffffff), gt(mp, 0xffffffffffffffffffffffffffffffff)) {
                     r := 2 // AmountTooLarge
                     leave
                 }
-                let ms := mload(add(mk, 0x120))
-                let table := mload(add(c_, 0x60))
-                let sid := calldataload(add(table, shl(5, ms)))
-                let ts := mload(add(tk, 0x120))
-                if iszero(eq(ms, ts)) {
-                    if iszero(eq(calldataload(add(table, shl(5, ts))), sid)) {
-                        r := 3 // SeriesMismatch
-                        leave
-                    }
+                if iszero(eq(mload(add(m, 0x40)), mload(add(t, 0x40)))) {
+                    r := 3 // SeriesMismatch
+                    leave
                 }
-                let makerIsBuy := mload(add(mk, 0x40))
-                if eq(makerIsBuy, mload(add(tk, 0x40))) {
+                let makerIsBuy := mload(add(m, 0x60))
+                if eq(makerIsBuy, mload(add(t, 0x60))) {
                     r := 4 // SameSide
                     leave
                 }
-                if eq(mload(add(mk, 0x20)), mload(add(tk, 0x20))) {
+                if eq(mload(add(m, 0x20)), mload(add(t, 0x20))) {
                     r := 5 // SelfTrade
                     leave
                 }
-                let mp := mload(add(mk, 0x80))
-                let tp := mload(add(tk, 0x80))
-                if or(and(makerIsBuy, lt(mp, tp)), and(iszero(makerIsBuy), lt(tp, mp))) {
+                switch makerIsBuy
+                case 0 { r := lt(mload(add(t, 0x80)), mp) }
+                default { r := lt(mp, mload(add(t, 0x80))) }
+                if r {
                     r := 6 // PriceNotCrossed
                     leave
                 }
-                if gt(mload(add(c_, 0x160)), mload(add(mk, 0xc0))) {
+                let rates := mload(M_MFEE_RATE)
+                let rate := shr(128, rates)
+                mstore(M_MFEE_RATE, rate)
+                if gt(rate, mload(add(m, 0xc0))) {
                     r := 7 // MakerFeeAboveCap
                     leave
                 }
-                if gt(mload(add(c_, 0x180)), mload(add(tk, 0xc0))) {
+                rate := and(rates, 0xffffffffffffffffffffffffffffffff)
+                mstore(M_TFEE_RATE, rate)
+                if gt(rate, mload(add(t, 0xc0))) {
                     r := 8 // TakerFeeAboveCap
                     leave
                 }
-                if gt(timestamp(), mload(add(mk, 0x100))) {
+                if gt(timestamp(), mload(add(m, 0x100))) {
                     r := 9 // MakerOrderExpired
                     leave
                 }
-                if gt(timestamp(), mload(add(tk, 0x100))) {
+                if gt(timestamp(), mload(add(t, 0x100))) {
                     r := 10 // TakerOrderExpired
                     leave
                 }
-                mstore(add(c_, 0x200), ms)
-                mstore(add(c_, 0x240), sid)
-            }
-            reason := check(c, at)
-        }
-    }
-
-    /// @dev Loads series cache entry `e` (for the current fill's series id) from the registry once per batch.
-    function _cacheSeries(uint256 c, uint256 e) internal view {
-        ISeriesRegistry.Series memory s = registry.seriesOf(bytes32(_mload(c + 0x240)));
-        uint256 unit = s.underlyingUnit == 0 ? 1 : s.underlyingUnit; // an unknown series is cached too
-        address underlying = s.underlying;
-        address quote = s.quote;
-        uint256 strike = s.strike;
-        uint256 expiry = s.expiry;
-        bool isCall = s.isCall;
-        assembly ("memory-safe") {
-            mstore(e, underlying)
-            mstore(add(e, 0x20), quote)
-            mstore(add(e, 0x40), strike)
-            mstore(add(e, 0x60), expiry)
-            mstore(add(e, 0x80), isCall)
-            mstore(add(e, 0xa0), unit)
-        }
-    }
-
-    /// @dev The checks that read state: series listed and unexpired, both digests (once per batch
-    ///      and order), then each order's own state: the signer's position word (kept for the money
-    ///      step), and for an ordinary order the nonce floor, the cancel bit and the filled amount,
-    ///      for a one-shot order its window and the amount filled in this batch.
-    function _checkOrders(uint256 c, uint256 e) internal view returns (uint256 reason) {
-        bytes32 typeHash = OrderLib.TYPE_HASH;
-        uint256 positionsSlot;
-        uint256 ordersSlot;
-        uint256 minNonceSlot;
-        assembly ("memory-safe") {
-            positionsSlot := _positions.slot
-            ordersSlot := _orders.slot
-            minNonceSlot := minNonce.slot
-        }
-        assembly ("memory-safe") {
-            function storeDigest(c_, s, th) {
-                let dp := add(mload(add(c_, 0xc0)), shl(5, mload(s)))
-                let h := mload(dp)
-                if iszero(h) {
-                    let p := mload(0x40)
-                    mstore(p, th)
-                    mstore(add(p, 0x20), mload(add(s, 0x20)))
-                    mstore(add(p, 0x40), calldataload(add(mload(add(c_, 0x60)), shl(5, mload(add(s, 0x120))))))
-                    mstore(add(p, 0x60), mload(add(s, 0x40)))
-                    calldatacopy(add(p, 0x80), add(mload(add(s, 0x2a0)), 23), 0xa0)
-                    let sh := keccak256(p, 0x120)
-                    mstore(p, shl(240, 0x1901))
-                    mstore(add(p, 0x02), mload(add(c_, 0x20)))
-                    mstore(add(p, 0x22), sh)
-                    h := keccak256(p, 0x42)
-                    mstore(dp, h)
-                }
-                mstore(add(s, 0x140), h)
-            }
-            // 0 ok, 1 nonce floor, else the maker-side reason (15 cancelled, 17 overfill, 24 spent)
-            function orderState(c_, s, posBase, ordBase, nonceBase) -> r {
-                let acct := mload(add(s, 0x20))
-                let amount := mload(add(c_, 0x140))
-                let oc := add(mload(add(c_, 0x260)), shl(7, mload(s)))
-                let ps := mload(oc)
-                if iszero(ps) {
-                    mstore(0x00, acct)
-                    mstore(0x20, posBase)
-                    mstore(0x20, keccak256(0x00, 0x40))
-                    mstore(0x00, mload(add(c_, 0x240)))
-                    ps := keccak256(0x00, 0x40)
-                    mstore(oc, ps)
-                }
-                mstore(add(s, 0x1a0), ps)
-                let word := sload(ps)
-                mstore(add(s, 0x1c0), word)
-                let high := and(word, not(0xffffffffffffffffffffffffffffffff))
-                if iszero(mload(add(s, 0x60))) {
-                    mstore(add(s, 0x200), high)
-                    let mp := add(mload(add(c_, 0xa0)), shl(5, mload(s)))
-                    let meta := mload(mp)
-                    if iszero(and(meta, shl(83, 1))) {
-                        // the floor cannot change within a batch: checked once per order
-                        mstore(0x00, acct)
-                        mstore(0x20, nonceBase)
-                        if lt(mload(add(s, 0xe0)), sload(keccak256(0x00, 0x40))) {
-                            r := 1
-                            leave
-                        }
-                        mstore(mp, or(meta, shl(83, 1)))
-                    }
-                    let os := mload(add(oc, 0x20))
-                    if iszero(os) {
-                        mstore(0x00, acct)
-                        mstore(0x20, ordBase)
-                        mstore(0x20, keccak256(0x00, 0x40))
-                        mstore(0x00, mload(add(s, 0x140)))
-                        os := keccak256(0x00, 0x40)
-                        mstore(add(oc, 0x20), os)
-                    }
-                    mstore(add(s, 0x160), os)
-                    let st := sload(os)
-                    if and(st, shl(128, 1)) {
-                        r := 15 // OrderCancelled
-                        leave
-                    }
-                    st := add(st, amount) // st < 2**129, amount < 2**127
-                    if gt(st, mload(add(s, 0xa0))) {
-                        r := 17 // Overfill
-                        leave
-                    }
-                    mstore(add(s, 0x180), st)
+                let e := mload(add(m, 0x140))
+                if iszero(mload(e)) {
+                    r := 11 // UnknownSeries
                     leave
                 }
-                let meta := mload(add(s, 0x2c0))
-                switch and(meta, shl(82, 1))
+                if iszero(lt(timestamp(), mload(add(e, 0x60)))) { r := 12 } // SeriesExpired
+            }
+            // the order's EIP-712 digest, once per batch: its block starts with the struct preimage
+            function digest(p) -> h {
+                h := mload(add(p, 0x160))
+                if iszero(h) {
+                    mstore(M_SCRATCH, shl(240, 0x1901))
+                    mstore(add(M_SCRATCH, 0x02), mload(M_DOMAIN))
+                    mstore(add(M_SCRATCH, 0x22), keccak256(p, 0x120))
+                    h := keccak256(M_SCRATCH, 0x42)
+                    mstore(add(p, 0x160), h)
+                }
+            }
+            // 0 ok, else the maker-side reason (1 nonce floor, 15 cancelled, 17 overfill, 24 spent);
+            // reads the signer's position word (kept for `party`) and the order's own state
+            function orderState(p, fx) -> r {
+                let ps := mload(add(p, 0x180))
+                if iszero(ps) {
+                    ps := slotOf(mload(add(p, 0x20)), mload(M_POS_BASE), mload(add(p, 0x40)))
+                    mstore(add(p, 0x180), ps)
+                }
+                let word := sload(ps)
+                mstore(add(fx, 0xa0), word)
+                switch shr(255, mload(add(p, 0xe0)))
+                case 0 { r := ordinaryState(p, fx, word) }
+                default { r := oneShotState(p, fx, word) }
+            }
+            // nonce floor (once per order and batch), cancel bit and filled amount
+            function ordinaryState(p, fx, word) -> r {
+                mstore(add(fx, 0xc0), and(word, not(0xffffffffffffffffffffffffffffffff)))
+                let meta := mload(add(p, 0x120))
+                if iszero(and(meta, META_NONCE_OK)) {
+                    mstore(0x00, mload(add(p, 0x20)))
+                    mstore(0x20, mload(M_NONCE_BASE))
+                    if lt(mload(add(p, 0xe0)), sload(keccak256(0x00, 0x40))) {
+                        r := 1
+                        leave
+                    }
+                    mstore(add(p, 0x120), or(meta, META_NONCE_OK))
+                }
+                let os := mload(add(p, 0x1a0))
+                if iszero(os) {
+                    os := slotOf(mload(add(p, 0x20)), mload(M_ORD_BASE), mload(add(p, 0x160)))
+                    mstore(add(p, 0x1a0), os)
+                }
+                let st := sload(os)
+                if and(st, CANCELLED_BIT) {
+                    r := 15 // OrderCancelled
+                    leave
+                }
+                st := add(st, mload(M_AMOUNT)) // st < 2**128, amount < 2**127
+                if gt(st, mload(add(p, 0xa0))) {
+                    r := 17 // Overfill
+                    leave
+                }
+                mstore(add(fx, 0x80), st)
+            }
+            // a one-shot order: its first fill in this batch spends its number in the signer's
+            // window (the rule of `_spend`); every fill adds to the amount filled in this batch
+            function oneShotState(p, fx, word) -> r {
+                let meta := mload(add(p, 0x120))
+                switch and(meta, META_CLAIMED)
                 case 0 {
-                    // first fill of this one-shot order in this batch: spend its number (see _spend)
-                    let seq := and(mload(add(s, 0xe0)), 0xffffffffffffffff)
+                    let seq := and(mload(add(p, 0xe0)), 0xffffffffffffffff)
                     let base := and(shr(128, word), 0xffffffffffffffff)
                     let bits := shr(192, word)
                     if lt(seq, base) {
@@ -483,171 +521,91 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                         base := sub(seq, 63)
                         d := 63
                     }
-                    bits := or(bits, shl(d, 1))
-                    mstore(add(s, 0x200), or(shl(128, base), shl(192, bits)))
+                    mstore(add(fx, 0xc0), or(shl(128, base), shl(192, or(bits, shl(d, 1)))))
                 }
-                default { mstore(add(s, 0x200), high) }
-                let filled := add(shr(128, meta), amount)
-                if gt(filled, mload(add(s, 0xa0))) {
+                default { mstore(add(fx, 0xc0), and(word, not(0xffffffffffffffffffffffffffffffff))) }
+                let filled := add(shr(128, meta), mload(M_AMOUNT))
+                if gt(filled, mload(add(p, 0xa0))) {
                     r := 17
                     leave
                 }
-                mstore(add(s, 0x180), or(shl(82, 1), shl(128, filled)))
+                mstore(add(fx, 0x80), or(META_CLAIMED, shl(128, filled)))
             }
-            function bothOrders(c_, th, posBase, ordBase, nonceBase) -> r {
-                let mk := mload(add(c_, 0x100))
-                let tk := mload(add(c_, 0x120))
-                storeDigest(c_, mk, th)
-                storeDigest(c_, tk, th)
-                let rm := orderState(c_, mk, posBase, ordBase, nonceBase)
-                let rt := 0
-                if iszero(rm) { rt := orderState(c_, tk, posBase, ordBase, nonceBase) }
-                switch rm
-                case 0 {
-                    switch rt
-                    case 0 {}
-                    case 1 { r := 14 } // TakerNonceCancelled
-                    default { r := add(rt, 1) } // the taker-side code follows the maker-side one
-                }
-                case 1 { r := 13 } // MakerNonceCancelled
-                default { r := rm }
-            }
-            function checks(c_, e_, th, posBase, ordBase, nonceBase) -> r {
-                switch iszero(mload(e_))
-                case 1 { r := 11 } // UnknownSeries
-                default {
-                    switch lt(timestamp(), mload(add(e_, 0x60)))
-                    case 0 { r := 12 } // SeriesExpired
-                    default { r := bothOrders(c_, th, posBase, ordBase, nonceBase) }
-                }
-            }
-            reason := checks(c, e, typeHash, positionsSlot, ordersSlot, minNonceSlot)
-        }
-    }
-
-    /// @dev Whether the signature of side `s` is valid, checking each order at most once per batch
-    ///      (the verdict is kept in its meta word; nothing it depends on changes within a batch).
-    ///      Fast path: a 65-byte ECDSA signature by the account itself (same rules as OpenZeppelin's
-    ///      ECDSA: s in the lower half order, v 27 or 28, the zero address never matches); anything
-    ///      else (delegates, ERC-1271, rejections) goes through {_isValidSignature}.
-    function _signatureOk(uint256 c, uint256 s, bytes calldata batch) internal view returns (bool valid) {
-        uint256 metaPtr;
-        uint256 meta;
-        address account;
-        bytes32 digest;
-        assembly ("memory-safe") {
-            metaPtr := add(mload(add(c, 0xa0)), shl(5, mload(s)))
-            meta := mload(metaPtr)
-            account := mload(add(s, 0x20))
-            digest := mload(add(s, 0x140))
-        }
-        if (meta & META_VALID != 0) return true;
-        if (meta & META_INVALID != 0) return false;
-        uint256 sigAt = (meta >> 32) & 0xffffffff;
-        uint256 sigLen = (meta >> 64) & 0xffff;
-        if (sigLen == ECDSA_SIG_BYTES) {
-            uint256 start = _mload(c + 0x40);
-            assembly ("memory-safe") {
-                let sa := add(start, sigAt)
-                let sv := calldataload(add(sa, 0x20))
-                let v := byte(0, calldataload(add(sa, 0x40)))
-                if and(lt(sv, 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A1), or(eq(v, 27), eq(v, 28))) {
-                    let p := mload(0x40)
-                    mstore(p, digest)
-                    mstore(add(p, 0x20), v)
-                    mstore(add(p, 0x40), calldataload(sa))
-                    mstore(add(p, 0x60), sv)
-                    if staticcall(gas(), 1, p, 0x80, p, 0x20) {
-                        if eq(returndatasize(), 0x20) {
-                            valid := and(eq(mload(p), account), iszero(iszero(account)))
+            // 0 valid, 1 invalid, 2 not decided by the fast path. Fast path: a 65-byte ECDSA
+            // signature by the account itself, with OpenZeppelin's rules (s in the lower half
+            // order, v 27 or 28, the zero address never matches). Verdicts are cached per order.
+            function signature(p) -> r {
+                let meta := mload(add(p, 0x120))
+                if and(meta, META_VALID) { leave }
+                r := 1
+                if and(meta, META_INVALID) { leave }
+                r := 2
+                if eq(and(shr(32, meta), 0xffff), ECDSA_SIG_BYTES) {
+                    let sa := and(meta, 0xffffffff)
+                    let sv := calldataload(add(sa, 0x20))
+                    let v := byte(0, calldataload(add(sa, 0x40)))
+                    if and(lt(sv, 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A1), or(eq(v, 27), eq(v, 28))) {
+                        mstore(M_SCRATCH, mload(add(p, 0x160)))
+                        mstore(add(M_SCRATCH, 0x20), v)
+                        mstore(add(M_SCRATCH, 0x40), calldataload(sa))
+                        mstore(add(M_SCRATCH, 0x60), sv)
+                        if staticcall(gas(), 1, M_SCRATCH, 0x80, M_SCRATCH, 0x20) {
+                            let account := mload(add(p, 0x20))
+                            if and(eq(returndatasize(), 0x20), and(eq(mload(M_SCRATCH), account), iszero(iszero(account)))) {
+                                mstore(add(p, 0x120), or(meta, META_VALID))
+                                r := 0
+                            }
                         }
                     }
                 }
             }
-        }
-        if (!valid) valid = _isValidSignature(account, digest, batch[sigAt:sigAt + sigLen]);
-        meta |= valid ? META_VALID : META_INVALID;
-        assembly ("memory-safe") {
-            mstore(metaPtr, meta)
-        }
-    }
-
-    /// @dev Premium, fees and both parties' new positions and balances (collateral moves between
-    ///      free and locked so that locked stays equal to required(position)). Returns 0 or a reason.
-    function _computeMoney(uint256 c, uint256 e) internal view returns (uint256 reason) {
-        uint256 balancesSlot;
-        assembly ("memory-safe") {
-            balancesSlot := _balances.slot
-        }
-        assembly ("memory-safe") {
             // collateral required by a position: a short call locks one underlying unit per option,
             // a short put the strike in quote per option (rounded up: in the vault's favour)
-            function required(e_, pos) -> q {
+            function required(e, pos) -> q {
                 if slt(pos, 0) {
                     q := sub(0, pos)
-                    if iszero(mload(add(e_, 0x80))) {
-                        let x := mul(mload(add(e_, 0x40)), q) // strike < 2**128, q < 2**128
-                        let unit := mload(add(e_, 0xa0))
+                    if iszero(mload(add(e, 0x80))) {
+                        let x := mul(mload(add(e, 0x40)), q) // strike < 2**128, q < 2**128
+                        let unit := mload(add(e, 0xa0))
                         q := add(div(x, unit), iszero(iszero(mod(x, unit))))
                     }
                 }
             }
-            function balanceSlot(acct, asset, base) -> slot {
-                mstore(0x00, acct)
-                mstore(0x20, base)
-                mstore(0x20, keccak256(0x00, 0x40))
-                mstore(0x00, asset)
-                slot := keccak256(0x00, 0x40)
-            }
-            // 0 ok, 1 insufficient free balance, 2 a bound exceeded
-            function party(s, e_, oc, amount, premium, fee, base) -> st {
-                let word := mload(add(s, 0x1c0))
-                let oldPos := signextend(15, word)
-                let buy := mload(add(s, 0x40))
+            // one party's new position and quote balance (collateral moves between free and locked
+            // so that locked stays equal to required(position)): 0 ok, 1 insufficient free
+            // balance, 2 a bound exceeded
+            function party(p, fx, fee) -> st {
+                let amount := mload(M_AMOUNT)
+                let buy := mload(add(p, 0x60))
+                let oldPos := signextend(15, mload(add(fx, 0xa0)))
                 let newPos := sub(oldPos, amount)
                 if buy { newPos := add(oldPos, amount) }
                 if or(sgt(newPos, 0x7fffffffffffffffffffffffffffffff), slt(newPos, sub(0, 0x7fffffffffffffffffffffffffffffff))) {
                     st := 2
                     leave
                 }
-                mstore(add(s, 0x1e0), or(and(newPos, 0xffffffffffffffffffffffffffffffff), mload(add(s, 0x200))))
-                let reqOld := required(e_, oldPos)
-                let reqNew := required(e_, newPos)
-                let qs := mload(add(oc, 0x40))
+                mstore(fx, or(and(newPos, 0xffffffffffffffffffffffffffffffff), mload(add(fx, 0xc0))))
+                let e := mload(add(p, 0x140))
+                let reqOld := required(e, oldPos)
+                let reqNew := required(e, newPos)
+                let qs := mload(add(p, 0x1c0))
                 if iszero(qs) {
-                    qs := balanceSlot(mload(add(s, 0x20)), mload(add(e_, 0x20)), base)
-                    mstore(add(oc, 0x40), qs)
+                    qs := slotOf(mload(add(p, 0x20)), mload(M_BAL_BASE), mload(add(e, 0x20)))
+                    mstore(add(p, 0x1c0), qs)
                 }
-                mstore(add(s, 0x220), qs)
                 let qb := sload(qs)
                 // all terms < 2**130: plain signed arithmetic cannot overflow
                 let qFree := sub(and(qb, 0xffffffffffffffffffffffffffffffff), fee)
                 switch buy
-                case 1 { qFree := sub(qFree, premium) }
-                default { qFree := add(qFree, premium) }
+                case 1 { qFree := sub(qFree, mload(M_PREMIUM)) }
+                default { qFree := add(qFree, mload(M_PREMIUM)) }
                 let qLocked := shr(128, qb)
-                mstore(add(s, 0x260), 0)
-                switch mload(add(e_, 0x80))
+                mstore(add(fx, 0x40), 0)
+                switch mload(add(e, 0x80))
                 case 1 {
                     if iszero(eq(reqNew, reqOld)) {
-                        let cs := mload(add(oc, 0x60))
-                        if iszero(cs) {
-                            cs := balanceSlot(mload(add(s, 0x20)), mload(e_), base)
-                            mstore(add(oc, 0x60), cs)
-                        }
-                        let cb := sload(cs)
-                        let cFree := sub(add(and(cb, 0xffffffffffffffffffffffffffffffff), reqOld), reqNew)
-                        let cLocked := sub(add(shr(128, cb), reqNew), reqOld) // locked >= reqOld (vault invariant)
-                        if slt(cFree, 0) {
-                            st := 1
-                            leave
-                        }
-                        if or(gt(cFree, 0xffffffffffffffffffffffffffffffff), gt(cLocked, 0xffffffffffffffffffffffffffffffff)) {
-                            st := 2
-                            leave
-                        }
-                        mstore(add(s, 0x260), cs)
-                        mstore(add(s, 0x280), or(cFree, shl(128, cLocked)))
+                        st := collateral(p, fx, e, reqOld, reqNew)
+                        if st { leave }
                     }
                 }
                 default {
@@ -662,77 +620,146 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                     st := 2
                     leave
                 }
-                mstore(add(s, 0x240), or(qFree, shl(128, qLocked)))
+                mstore(add(fx, 0x20), or(qFree, shl(128, qLocked)))
             }
-            function money(c_, e_, base) -> r {
-                let mk := mload(add(c_, 0x100))
-                let unit := mload(add(e_, 0xa0))
-                let amount := mload(add(c_, 0x140))
-                // price < 2**128 and amount < 2**127: no overflow. The maker set the price: the
-                // premium rounds in its favour (up when the taker pays, i.e. the maker sells).
-                let pa := mul(mload(add(mk, 0x80)), amount)
+            // a call's collateral is the underlying: moves between its free and locked halves
+            function collateral(p, fx, e, reqOld, reqNew) -> st {
+                let cs := mload(add(p, 0x1e0))
+                if iszero(cs) {
+                    cs := slotOf(mload(add(p, 0x20)), mload(M_BAL_BASE), mload(e))
+                    mstore(add(p, 0x1e0), cs)
+                }
+                let cb := sload(cs)
+                let cFree := sub(add(and(cb, 0xffffffffffffffffffffffffffffffff), reqOld), reqNew)
+                let cLocked := sub(add(shr(128, cb), reqNew), reqOld) // locked >= reqOld (vault invariant)
+                if slt(cFree, 0) {
+                    st := 1
+                    leave
+                }
+                if or(gt(cFree, 0xffffffffffffffffffffffffffffffff), gt(cLocked, 0xffffffffffffffffffffffffffffffff)) {
+                    st := 2
+                    leave
+                }
+                mstore(add(fx, 0x40), cs)
+                mstore(add(fx, 0x60), or(cFree, shl(128, cLocked)))
+            }
+            // premium and fees (the maker set the price: the premium rounds in its favour, up when
+            // the taker pays), then both parties; 0 ok or a SkipReason
+            function money(m, t) -> r {
+                let e := mload(add(m, 0x140))
+                let unit := mload(add(e, 0xa0))
+                let amount := mload(M_AMOUNT)
+                let pa := mul(mload(add(m, 0x80)), amount) // price < 2**128, amount < 2**127
                 let premium := div(pa, unit)
-                if iszero(mload(add(mk, 0x40))) { premium := add(premium, iszero(iszero(mod(pa, unit)))) }
-                let mf := div(mul(mload(add(c_, 0x160)), amount), unit) // rates < 2**128
-                let tf := div(mul(mload(add(c_, 0x180)), amount), unit)
+                if iszero(mload(add(m, 0x60))) { premium := add(premium, iszero(iszero(mod(pa, unit)))) }
+                let mf := div(mul(mload(M_MFEE_RATE), amount), unit) // rates < 2**128
+                let tf := div(mul(mload(M_TFEE_RATE), amount), unit)
                 if or(gt(premium, 0xffffffffffffffffffffffffffffffff), or(gt(mf, 0xffffffffffffffffffffffffffffffff), gt(tf, 0xffffffffffffffffffffffffffffffff))) {
                     r := 2 // AmountTooLarge
                     leave
                 }
-                mstore(add(c_, 0x1a0), premium)
-                mstore(add(c_, 0x1c0), mf)
-                mstore(add(c_, 0x1e0), tf)
-                let slots := mload(add(c_, 0x260))
-                let st := party(mk, e_, add(slots, shl(7, mload(mk))), amount, premium, mf, base)
+                mstore(M_PREMIUM, premium)
+                mstore(M_MFEE, mf)
+                mstore(M_TFEE, tf)
+                let st := party(m, M_MAKER_FX, mf)
                 if st {
                     r := 2
                     if eq(st, 1) { r := 21 } // MakerInsufficientFunds
                     leave
                 }
-                let tk := mload(add(c_, 0x120))
-                st := party(tk, e_, add(slots, shl(7, mload(tk))), amount, premium, tf, base)
+                st := party(t, M_TAKER_FX, tf)
                 if st {
                     r := 2
                     if eq(st, 1) { r := 22 } // TakerInsufficientFunds
                 }
             }
-            reason := money(c, e, balancesSlot)
-        }
-    }
-
-    /// @dev Writes what the checks computed (order states, positions, balances, fees) and emits {Trade}.
-    function _apply(uint256 c, uint256 e, uint256 index) internal {
-        bytes32 topic = Trade.selector;
-        assembly ("memory-safe") {
-            function write(c_, s) {
-                switch mload(add(s, 0x60))
-                case 0 { sstore(mload(add(s, 0x160)), mload(add(s, 0x180))) }
+            // writes one side's effects
+            function write(p, fx) {
+                switch shr(255, mload(add(p, 0xe0)))
+                case 0 { sstore(mload(add(p, 0x1a0)), mload(add(fx, 0x80))) }
                 default {
-                    let mp := add(mload(add(c_, 0xa0)), shl(5, mload(s)))
-                    mstore(mp, or(and(mload(mp), 0xffffffffffffffffffffffffffffffff), mload(add(s, 0x180))))
+                    let mp := add(p, 0x120)
+                    mstore(mp, or(and(mload(mp), 0xffffffffffffffffffffffffffffffff), mload(add(fx, 0x80))))
                 }
-                sstore(mload(add(s, 0x1a0)), mload(add(s, 0x1e0)))
-                sstore(mload(add(s, 0x220)), mload(add(s, 0x240)))
-                let cs := mload(add(s, 0x260))
-                if cs { sstore(cs, mload(add(s, 0x280))) }
+                sstore(mload(add(p, 0x180)), mload(fx))
+                sstore(mload(add(p, 0x1c0)), mload(add(fx, 0x20)))
+                let cs := mload(add(fx, 0x40))
+                if cs { sstore(cs, mload(add(fx, 0x60))) }
             }
-            let mk := mload(add(c, 0x100))
-            let tk := mload(add(c, 0x120))
-            write(c, mk)
-            write(c, tk)
-            // fees are summed per series of the batch and written once by _flushFees
-            mstore(add(e, 0xc0), add(mload(add(e, 0xc0)), add(mload(add(c, 0x1c0)), mload(add(c, 0x1e0)))))
-            // Trade: series, makerOrder, takerOrder, seq << 128 | index << 8 | makerIsBuy,
-            // amount << 128 | price, premium, makerFee << 128 | takerFee (all parts < 2**128)
-            let p := mload(0x40)
-            mstore(p, mload(add(c, 0x240)))
-            mstore(add(p, 0x20), mload(add(mk, 0x140)))
-            mstore(add(p, 0x40), mload(add(tk, 0x140)))
-            mstore(add(p, 0x60), or(or(shl(128, mload(c)), shl(8, index)), mload(add(mk, 0x40))))
-            mstore(add(p, 0x80), or(shl(128, mload(add(c, 0x140))), mload(add(mk, 0x80))))
-            mstore(add(p, 0xa0), mload(add(c, 0x1a0)))
-            mstore(add(p, 0xc0), or(shl(128, mload(add(c, 0x1c0))), mload(add(c, 0x1e0))))
-            log3(p, 0xe0, topic, mload(add(mk, 0x20)), mload(add(tk, 0x20)))
+            // one fill: 0 (executed), a SkipReason, or NEEDS_SLOW_CHECK (nothing written)
+            function fill(at, index) -> r {
+                r := check(at)
+                if r { leave }
+                let m := mload(M_MAKER_ORDER)
+                let t := mload(M_TAKER_ORDER)
+                let mh := digest(m)
+                let th := digest(t)
+                r := orderState(m, M_MAKER_FX)
+                if r {
+                    if eq(r, 1) { r := 13 } // MakerNonceCancelled; else the maker-side code
+                    leave
+                }
+                r := orderState(t, M_TAKER_FX)
+                if r {
+                    switch r
+                    case 1 { r := 14 } // TakerNonceCancelled
+                    default { r := add(r, 1) } // the taker-side code follows the maker-side one
+                    leave
+                }
+                r := signature(m)
+                if r {
+                    switch r
+                    case 1 { r := 19 } // MakerBadSignature
+                    default {
+                        mstore(M_SLOW, m)
+                        r := NEEDS_SLOW_CHECK
+                    }
+                    leave
+                }
+                r := signature(t)
+                if r {
+                    switch r
+                    case 1 { r := 20 } // TakerBadSignature
+                    default {
+                        mstore(M_SLOW, t)
+                        r := NEEDS_SLOW_CHECK
+                    }
+                    leave
+                }
+                r := money(m, t)
+                if r { leave }
+                write(m, M_MAKER_FX)
+                write(t, M_TAKER_FX)
+                let mf := mload(M_MFEE)
+                let tf := mload(M_TFEE)
+                // fees are summed per series of the batch and written once by _flushFees
+                let fp := add(mload(add(m, 0x140)), 0xc0)
+                mstore(fp, add(mload(fp), add(mf, tf)))
+                // Trade: series, makerOrder, takerOrder, premium << 128 | seq << 24 | index << 8 |
+                // makerIsBuy, amount << 128 | price, makerFee << 128 | takerFee (parts < 2**128)
+                mstore(M_SCRATCH, mload(add(m, 0x40)))
+                mstore(add(M_SCRATCH, 0x20), mh)
+                mstore(add(M_SCRATCH, 0x40), th)
+                mstore(add(M_SCRATCH, 0x60), or(or(shl(128, mload(M_PREMIUM)), shl(24, mload(M_SEQ))), or(shl(8, index), mload(add(m, 0x60)))))
+                mstore(add(M_SCRATCH, 0x80), or(shl(128, mload(M_AMOUNT)), mload(add(m, 0x80))))
+                mstore(add(M_SCRATCH, 0xa0), or(shl(128, mf), tf))
+                log3(M_SCRATCH, 0xc0, mload(M_TOPIC_TRADE), mload(add(m, 0x20)), mload(add(t, 0x20)))
+            }
+            let n := mload(M_NFILLS)
+            let fillsAt := mload(M_FILLS)
+            for { next := from } lt(next, n) { next := add(next, 1) } {
+                let r := fill(add(fillsAt, mul(next, FILL_BYTES)), next)
+                if r {
+                    if eq(r, NEEDS_SLOW_CHECK) {
+                        slowOrder := mload(M_SLOW)
+                        break
+                    }
+                    mstore(M_SKIPPED, add(mload(M_SKIPPED), 1))
+                    mstore(M_SCRATCH, next)
+                    mstore(add(M_SCRATCH, 0x20), r)
+                    log2(M_SCRATCH, 0x40, mload(M_TOPIC_SKIP), mload(M_SEQ))
+                }
+            }
         }
     }
 

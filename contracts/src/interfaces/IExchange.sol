@@ -10,21 +10,23 @@ import {OrderLib} from "../libraries/OrderLib.sol";
 ///      (two-step transfer) grants roles and sets the fee recipient.
 interface IExchange {
     /// @dev `settleBatch` takes one packed `batch` (big-endian, no padding; docs/PROTOCOL.md):
-    ///      header nSeries u16 | nOrders u16 | nFills u16; nSeries × bytes32 series ids; nOrders ×
-    ///      order (maker 20 | seriesIndex u16 | flags u8 | price, amount, maxFee, nonce, expiry 32
-    ///      each | signature: 65 bytes r‖s‖v, or with flag bit 1 a u16 length and that many bytes);
-    ///      nFills × fill (makerOrder u16 | takerOrder u16 | amount, makerFee, takerFee u128 each).
-    ///      Flag bit 0 is isBuy. Fees are per whole option in quote base units, within each order's cap.
+    ///      header nSeries u16 | nOrders u16 | nFills u16 | nFees u16; nSeries × bytes32 series ids;
+    ///      nFees × (makerFeeRate u128 | takerFeeRate u128); nOrders × order (maker 20 | seriesIndex
+    ///      u16 | flags u8 | price, amount, maxFee, nonce, expiry as compact integers: a length byte
+    ///      L <= 32 then L bytes | signature: 65 bytes r‖s‖v, or with flag bit 1 a u16 length and
+    ///      that many bytes); nFills × fill (makerOrder u16 | takerOrder u16 | feeIndex u16 | amount
+    ///      u128). Flag bit 0 is isBuy, bit 2 adds 2**255 to the nonce (one-shot). Fee rates are per
+    ///      whole option in quote base units, within each order's cap.
 
-    /// @notice Fill `index` of batch `seq` executed. Three fields are packed words (one LOG3 with 7
-    ///         data words instead of a LOG4 with 10: about 1,140 gas less per fill):
-    ///         `batchFill` = seq << 128 | index << 8 | makerIsBuy (1 if the maker bought);
-    ///         `amountPrice` = amount << 128 | price; `fees` = makerFee << 128 | takerFee.
+    /// @notice Fill `index` of batch `seq` executed. Three fields are packed words (one LOG3 with 6
+    ///         data words):
+    ///         `premiumFill` = premium << 128 | seq << 24 | index << 8 | makerIsBuy (1 if the maker
+    ///         bought; premium: quote base units the buyer paid the seller, rounded in the maker's
+    ///         favour); `amountPrice` = amount << 128 | price; `fees` = makerFee << 128 | takerFee.
     /// @param maker The maker order's signer account; `taker` likewise.
     /// @param series The series id; `makerOrder`, `takerOrder` the two orders' EIP-712 digests.
     /// @param amountPrice Options (underlying base units) and the maker's price (premium per whole
     ///        option, quote base units).
-    /// @param premium Quote base units the buyer paid the seller (rounded in the maker's favour).
     /// @param fees Quote base units the maker and the taker paid in fees.
     event Trade(
         address indexed maker,
@@ -32,9 +34,8 @@ interface IExchange {
         bytes32 series,
         bytes32 makerOrder,
         bytes32 takerOrder,
-        uint256 batchFill,
+        uint256 premiumFill,
         uint256 amountPrice,
-        uint256 premium,
         uint256 fees
     );
     /// @notice Fill `index` of batch `seq` was skipped; `reason` is a {SkipReason} code.
@@ -96,7 +97,8 @@ interface IExchange {
         TakerInsufficientFunds, // 22
         BadOrderIndex, // 23: makerOrder or takerOrder is not an order index of the batch (checked first)
         MakerOrderSpent, // 24: a one-shot order already filled in an earlier batch, cancelled or slid out
-        TakerOrderSpent // 25
+        TakerOrderSpent, // 25
+        BadFeeIndex // 26: feeIndex is not an entry of the batch's fee table (checked right after 23)
     }
 
     /// @notice Applies batch `seq` (must be exactly lastSeq + 1). Each fill is validated and either

@@ -29,9 +29,8 @@ contract ExchangeSettleBatchTest is StrikebookTest {
             callId,
             _digest(f.maker),
             _digest(f.taker),
-            (uint256(1) << 128) | (0 << 8) | 0, // seq 1, index 0, the maker sold
+            (uint256(200e6) << 128) | (uint256(1) << 24) | (0 << 8) | 0, // premium 200, seq 1, index 0, maker sold
             (2 * ONE << 128) | 100e6,
-            200e6,
             (uint256(2e6) << 128) | 4e6
         );
         _submitOne(f);

@@ -60,7 +60,8 @@ library Batches {
     }
 
     /// @notice The packed `batch` argument of `settleBatch`. Indexes above 0xffff are written as
-    ///         0xffff (still out of range for any batch a test builds).
+    ///         0xffff (still out of range for any batch a test builds). Fee pairs go to the fee
+    ///         table once each, in order of first use.
     function pack(SignedOrder[] memory orders, BatchFill[] memory fills) internal pure returns (bytes memory out) {
         bytes32[] memory series = new bytes32[](orders.length);
         uint256 nSeries;
@@ -72,9 +73,22 @@ library Batches {
             if (j == nSeries) series[nSeries++] = id;
             seriesIndex[i] = j;
         }
-        out = abi.encodePacked(uint16(nSeries), uint16(orders.length), uint16(fills.length));
+        uint256[] memory fees = new uint256[](fills.length);
+        uint256 nFees;
+        uint256[] memory feeIndex = new uint256[](fills.length);
+        for (uint256 i; i < fills.length; ++i) {
+            uint256 pair = (uint256(uint128(fills[i].makerFee)) << 128) | uint128(fills[i].takerFee);
+            uint256 j;
+            while (j < nFees && fees[j] != pair) ++j;
+            if (j == nFees) fees[nFees++] = pair;
+            feeIndex[i] = j;
+        }
+        out = abi.encodePacked(uint16(nSeries), uint16(orders.length), uint16(fills.length), uint16(nFees));
         for (uint256 j; j < nSeries; ++j) {
             out = bytes.concat(out, series[j]);
+        }
+        for (uint256 j; j < nFees; ++j) {
+            out = bytes.concat(out, bytes32(fees[j]));
         }
         for (uint256 i; i < orders.length; ++i) {
             out = bytes.concat(out, packOrder(orders[i], seriesIndex[i]));
@@ -82,24 +96,38 @@ library Batches {
         for (uint256 i; i < fills.length; ++i) {
             BatchFill memory f = fills[i];
             out = bytes.concat(
-                out,
-                abi.encodePacked(
-                    _u16(f.makerOrder), _u16(f.takerOrder), uint128(f.amount), uint128(f.makerFee), uint128(f.takerFee)
-                )
+                out, abi.encodePacked(_u16(f.makerOrder), _u16(f.takerOrder), uint16(feeIndex[i]), uint128(f.amount))
             );
         }
     }
 
-    /// @notice One order record: maker, series index, flags, five words, signature.
+    /// @notice One order record: maker, series index, flags, five compact integers, signature.
     function packOrder(SignedOrder memory so, uint256 seriesIndex) internal pure returns (bytes memory) {
         OrderLib.Order memory o = so.order;
         bool ecdsa = so.signature.length == 65;
-        uint8 flags = (o.isBuy ? 1 : 0) | (ecdsa ? 0 : 2);
-        bytes memory head = abi.encodePacked(
-            o.maker, uint16(seriesIndex), flags, o.price, o.amount, o.maxFee, o.nonce, o.expiry
+        bool oneShot = o.nonce >= 1 << 255;
+        uint8 flags = (o.isBuy ? 1 : 0) | (ecdsa ? 0 : 2) | (oneShot ? 4 : 0);
+        bytes memory head = bytes.concat(
+            abi.encodePacked(o.maker, uint16(seriesIndex), flags),
+            compact(o.price),
+            compact(o.amount),
+            compact(o.maxFee),
+            compact(oneShot ? o.nonce - (1 << 255) : o.nonce),
+            compact(o.expiry)
         );
         if (ecdsa) return bytes.concat(head, so.signature);
         return bytes.concat(head, abi.encodePacked(uint16(so.signature.length)), so.signature);
+    }
+
+    /// @notice A compact integer: one length byte, then that many big-endian bytes (minimal).
+    function compact(uint256 x) internal pure returns (bytes memory out) {
+        uint256 len;
+        for (uint256 y = x; y != 0; y >>= 8) ++len;
+        out = new bytes(1 + len);
+        out[0] = bytes1(uint8(len));
+        for (uint256 i; i < len; ++i) {
+            out[1 + i] = bytes1(uint8(x >> (8 * (len - 1 - i))));
+        }
     }
 
     function _u16(uint256 x) private pure returns (uint16) {
