@@ -580,14 +580,20 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 let oldPos := signextend(15, mload(add(fx, 0xa0)))
                 let newPos := sub(oldPos, amount)
                 if buy { newPos := add(oldPos, amount) }
-                if or(sgt(newPos, 0x7fffffffffffffffffffffffffffffff), slt(newPos, sub(0, 0x7fffffffffffffffffffffffffffffff))) {
+                // |newPos| <= 2**127 - 1, i.e. newPos + (2**127 - 1) in [0, 2**128 - 2] (unsigned)
+                if gt(add(newPos, 0x7fffffffffffffffffffffffffffffff), 0xfffffffffffffffffffffffffffffffe) {
                     st := 2
                     leave
                 }
                 mstore(fx, or(and(newPos, 0xffffffffffffffffffffffffffffffff), mload(add(fx, 0xc0))))
                 let e := mload(add(p, 0x140))
-                let reqOld := required(e, oldPos)
-                let reqNew := required(e, newPos)
+                let reqOld := 0
+                let reqNew := 0
+                if slt(or(oldPos, newPos), 0) {
+                    // a short position before or after: collateral is required
+                    reqOld := required(e, oldPos)
+                    reqNew := required(e, newPos)
+                }
                 let qs := mload(add(p, 0x1c0))
                 if iszero(qs) {
                     qs := slotOf(mload(add(p, 0x20)), mload(M_BAL_BASE), mload(add(e, 0x20)))
@@ -616,7 +622,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                     st := 1
                     leave
                 }
-                if or(gt(qFree, 0xffffffffffffffffffffffffffffffff), gt(qLocked, 0xffffffffffffffffffffffffffffffff)) {
+                if gt(or(qFree, qLocked), 0xffffffffffffffffffffffffffffffff) {
                     st := 2
                     leave
                 }
@@ -636,7 +642,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                     st := 1
                     leave
                 }
-                if or(gt(cFree, 0xffffffffffffffffffffffffffffffff), gt(cLocked, 0xffffffffffffffffffffffffffffffff)) {
+                if gt(or(cFree, cLocked), 0xffffffffffffffffffffffffffffffff) {
                     st := 2
                     leave
                 }
@@ -654,7 +660,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 if iszero(mload(add(m, 0x60))) { premium := add(premium, iszero(iszero(mod(pa, unit)))) }
                 let mf := div(mul(mload(M_MFEE_RATE), amount), unit) // rates < 2**128
                 let tf := div(mul(mload(M_TFEE_RATE), amount), unit)
-                if or(gt(premium, 0xffffffffffffffffffffffffffffffff), or(gt(mf, 0xffffffffffffffffffffffffffffffff), gt(tf, 0xffffffffffffffffffffffffffffffff))) {
+                if gt(or(premium, or(mf, tf)), 0xffffffffffffffffffffffffffffffff) {
                     r := 2 // AmountTooLarge
                     leave
                 }
