@@ -18,10 +18,10 @@ import {OptionMath} from "./libraries/OptionMath.sol";
 /// @notice Strikebook's settlement contract: verifies signed orders and applies batches of fills
 ///         to the margin vault it inherits. Trades move no tokens; only deposit, withdraw and
 ///         collectFees transfer ERC-20s.
-/// @dev Each fill runs in two steps (STYLE 3): the checks (`_checkFill`, `_checkOrders`,
-///      `_signatureOk`, `_computeMoney`) read state and compute every effect into memory without
-///      writing, then `_apply` writes each touched slot once and emits. A skipped fill writes
-///      nothing. The loop is Yul over raw memory blocks for gas (docs/PROTOCOL.md, "Gas").
+/// @dev Each fill runs in two steps (STYLE 3): the checks (`check`, `orderState`, `signature`,
+///      `money` in `_run`) read state and compute every effect into memory without writing, then
+///      `write` stores each touched slot once and the fill emits. A skipped fill writes nothing.
+///      The loop is Yul over a fixed memory layout for gas (docs/PROTOCOL.md, "Gas").
 contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     /// @notice Submits batches.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
@@ -239,7 +239,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 }
             }
             // one order record at `at` into block `p`; returns where the next record starts
-            function order(p, at_, start_, end_, th, sel) -> next {
+            function decodeOrder(p, at_, start_, end_, th, sel) -> next {
                 if gt(add(at_, ORDER_FIXED_BYTES), end_) { fail(sel, sub(at_, start_)) }
                 let w := calldataload(at_)
                 let si := and(shr(80, w), 0xffff)
@@ -267,7 +267,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
             }
             let series := mload(M_SERIES)
             for { let p := M_ORDERS } lt(p, series) { p := add(p, ORDER_BLOCK_BYTES) } {
-                at := order(p, at, start, end, typeHash, malformed)
+                at := decodeOrder(p, at, start, end, typeHash, malformed)
             }
             if iszero(eq(sub(end, at), mul(mload(M_NFILLS), FILL_BYTES))) { fail(malformed, sub(at, start)) }
             mstore(M_FILLS, at)
@@ -311,17 +311,16 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     ///      ERC-1271, rejections) and caches the verdict in its meta word.
     function _slowVerdict(uint256 p) internal view {
         address account;
-        bytes32 digest;
+        bytes32 orderHash;
         uint256 meta;
-        bytes calldata sig = msg.data[0:0];
         assembly ("memory-safe") {
             account := mload(add(p, 0x20))
             meta := mload(add(p, 0x120))
-            digest := mload(add(p, 0x160))
-            sig.offset := and(meta, 0xffffffff)
-            sig.length := and(shr(32, meta), 0xffff)
+            orderHash := mload(add(p, 0x160))
         }
-        meta |= _isValidSignature(account, digest, sig) ? META_VALID : META_INVALID;
+        uint256 sigAt = meta & 0xffffffff; // absolute calldata offset
+        uint256 sigLen = (meta >> 32) & 0xffff;
+        meta |= _isValidSignature(account, orderHash, msg.data[sigAt:sigAt + sigLen]) ? META_VALID : META_INVALID;
         assembly ("memory-safe") {
             mstore(add(p, 0x120), meta)
         }
@@ -441,7 +440,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 if iszero(lt(timestamp(), mload(add(e, 0x60)))) { r := 12 } // SeriesExpired
             }
             // the order's EIP-712 digest, once per batch: its block starts with the struct preimage
-            function digest(p) -> h {
+            function orderDigest(p) -> h {
                 h := mload(add(p, 0x160))
                 if iszero(h) {
                     mstore(M_SCRATCH, shl(240, 0x1901))
@@ -534,26 +533,29 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
             // 0 valid, 1 invalid, 2 not decided by the fast path. Fast path: a 65-byte ECDSA
             // signature by the account itself, with OpenZeppelin's rules (s in the lower half
             // order, v 27 or 28, the zero address never matches). Verdicts are cached per order.
-            function signature(p) -> r {
+            function verdict(p) -> r {
                 let meta := mload(add(p, 0x120))
-                if and(meta, META_VALID) { leave }
-                r := 1
-                if and(meta, META_INVALID) { leave }
-                r := 2
-                if eq(and(shr(32, meta), 0xffff), ECDSA_SIG_BYTES) {
-                    let sa := and(meta, 0xffffffff)
-                    let sv := calldataload(add(sa, 0x20))
-                    let v := byte(0, calldataload(add(sa, 0x40)))
-                    if and(lt(sv, 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A1), or(eq(v, 27), eq(v, 28))) {
-                        mstore(M_SCRATCH, mload(add(p, 0x160)))
-                        mstore(add(M_SCRATCH, 0x20), v)
-                        mstore(add(M_SCRATCH, 0x40), calldataload(sa))
-                        mstore(add(M_SCRATCH, 0x60), sv)
-                        if staticcall(gas(), 1, M_SCRATCH, 0x80, M_SCRATCH, 0x20) {
-                            let account := mload(add(p, 0x20))
-                            if and(eq(returndatasize(), 0x20), and(eq(mload(M_SCRATCH), account), iszero(iszero(account)))) {
-                                mstore(add(p, 0x120), or(meta, META_VALID))
-                                r := 0
+                switch and(shr(80, meta), 3) // cached: 1 valid (META_VALID), 2 invalid (META_INVALID)
+                case 1 {}
+                case 2 { r := 1 }
+                default {
+                    // not decided yet: the ECDSA fast path caches valid, else 2 (the slow path decides)
+                    r := 2
+                    if eq(and(shr(32, meta), 0xffff), ECDSA_SIG_BYTES) {
+                        let sa := and(meta, 0xffffffff)
+                        let sv := calldataload(add(sa, 0x20))
+                        let v := byte(0, calldataload(add(sa, 0x40)))
+                        if and(lt(sv, 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A1), or(eq(v, 27), eq(v, 28))) {
+                            mstore(M_SCRATCH, mload(add(p, 0x160)))
+                            mstore(add(M_SCRATCH, 0x20), v)
+                            mstore(add(M_SCRATCH, 0x40), calldataload(sa))
+                            mstore(add(M_SCRATCH, 0x60), sv)
+                            if staticcall(gas(), 1, M_SCRATCH, 0x80, M_SCRATCH, 0x20) {
+                                let account := mload(add(p, 0x20))
+                                if and(eq(returndatasize(), 0x20), and(eq(mload(M_SCRATCH), account), iszero(iszero(account)))) {
+                                    mstore(add(p, 0x120), or(meta, META_VALID))
+                                    r := 0
+                                }
                             }
                         }
                     }
@@ -694,46 +696,50 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
             }
             // one fill: 0 (executed), a SkipReason, or NEEDS_SLOW_CHECK (nothing written)
             function fill(at, index) -> r {
-                r := check(at)
-                if r { leave }
+                let rc := check(at)
+                if rc {
+                    r := rc
+                    leave
+                }
                 let m := mload(M_MAKER_ORDER)
                 let t := mload(M_TAKER_ORDER)
-                let mh := digest(m)
-                let th := digest(t)
-                r := orderState(m, M_MAKER_FX)
-                if r {
-                    if eq(r, 1) { r := 13 } // MakerNonceCancelled; else the maker-side code
+                let mh := orderDigest(m)
+                let th := orderDigest(t)
+                let rm := orderState(m, M_MAKER_FX)
+                if rm {
+                    r := rm
+                    if eq(rm, 1) { r := 13 } // MakerNonceCancelled; else the maker-side code
                     leave
                 }
-                r := orderState(t, M_TAKER_FX)
-                if r {
-                    switch r
-                    case 1 { r := 14 } // TakerNonceCancelled
-                    default { r := add(r, 1) } // the taker-side code follows the maker-side one
+                let rt := orderState(t, M_TAKER_FX)
+                if rt {
+                    r := add(rt, 1) // the taker-side code follows the maker-side one
+                    if eq(rt, 1) { r := 14 } // TakerNonceCancelled
                     leave
                 }
-                r := signature(m)
-                if r {
-                    switch r
-                    case 1 { r := 19 } // MakerBadSignature
-                    default {
+                let vm := verdict(m)
+                if vm {
+                    r := 19 // MakerBadSignature
+                    if eq(vm, 2) {
                         mstore(M_SLOW, m)
                         r := NEEDS_SLOW_CHECK
                     }
                     leave
                 }
-                r := signature(t)
-                if r {
-                    switch r
-                    case 1 { r := 20 } // TakerBadSignature
-                    default {
+                let vt := verdict(t)
+                if vt {
+                    r := 20 // TakerBadSignature
+                    if eq(vt, 2) {
                         mstore(M_SLOW, t)
                         r := NEEDS_SLOW_CHECK
                     }
                     leave
                 }
-                r := money(m, t)
-                if r { leave }
+                let rmoney := money(m, t)
+                if rmoney {
+                    r := rmoney
+                    leave
+                }
                 write(m, M_MAKER_FX)
                 write(t, M_TAKER_FX)
                 let mf := mload(M_MFEE)
