@@ -59,27 +59,30 @@ def _split_tuple(body: str) -> list[str]:
 
 
 _MASK_128 = (1 << 128) - 1
+_MASK_16 = (1 << 16) - 1
 
 
 def unpack_trade(values: dict[str, Any]) -> dict[str, Any]:
     """`Exchange.Trade` with its packed words spelled out (docs/PROTOCOL.md, "Events"): the event
-    carries `batchFill` = seq << 128 | index << 8 | makerIsBuy, `amountPrice` = amount << 128 |
-    price and `fees` = makerFee << 128 | takerFee; consumers read the named fields."""
-    batch_fill: int = values["batchFill"]
+    carries `premiumFill` = premium << 128 | seq << 24 | index << 8 | makerIsBuy, `amountPrice` =
+    amount << 128 | price and `fees` = makerFee << 128 | takerFee; consumers read the named fields.
+    `seq` is bits 24..127 of `premiumFill` (bits 88..127 are 0 from the exchange, so it is the
+    uint64; a forged log with other bits set shows up as a seq no batch has)."""
+    premium_fill: int = values["premiumFill"]
     amount_price: int = values["amountPrice"]
     fees: int = values["fees"]
     return {
-        "seq": batch_fill >> 128,
+        "seq": (premium_fill & _MASK_128) >> 24,
         "maker": values["maker"],
         "taker": values["taker"],
-        "index": (batch_fill & _MASK_128) >> 8,
+        "index": (premium_fill >> 8) & _MASK_16,
         "series": values["series"],
         "makerOrder": values["makerOrder"],
         "takerOrder": values["takerOrder"],
-        "makerIsBuy": bool(batch_fill & 1),
+        "makerIsBuy": bool(premium_fill & 1),
         "amount": amount_price >> 128,
         "price": amount_price & _MASK_128,
-        "premium": values["premium"],
+        "premium": premium_fill >> 128,
         "makerFee": fees >> 128,
         "takerFee": fees & _MASK_128,
     }
@@ -87,7 +90,7 @@ def unpack_trade(values: dict[str, Any]) -> dict[str, Any]:
 
 #: Events whose packed words `decode_log` spells out: name -> (the packed fields, unpacker).
 _UNPACK: dict[str, tuple[set[str], Any]] = {
-    "Trade": ({"batchFill", "amountPrice", "fees"}, unpack_trade),
+    "Trade": ({"premiumFill", "amountPrice", "fees"}, unpack_trade),
 }
 
 

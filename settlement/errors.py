@@ -72,7 +72,8 @@ class IndexerError(SettlementError):
 
 class MalformedBatchError(SettlementError):
     """Packed `settleBatch` bytes are structurally bad (truncated, trailing bytes, a series index
-    outside the series table, unknown order flag bits): the exchange reverts `MalformedBatch(offset)`.
+    outside the series table, unknown order flag bits, a compact integer longer than 32 bytes):
+    the exchange reverts `MalformedBatch(offset)`.
     `offset` is the byte offset into the packed batch (not the calldata) where decoding failed."""
 
     code = "malformed_batch"

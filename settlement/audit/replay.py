@@ -57,7 +57,8 @@ class DecodedFill:
 @dataclass(frozen=True)
 class DecodedBatch:
     """A settleBatch transaction's calldata, or why it could not be decoded (`error`). A fill whose
-    order index lies outside the batch's orders (the contract skips it, reason BadOrderIndex) is None."""
+    order index lies outside the batch's orders or whose fee index lies outside its fee table (the
+    contract skips it, reason BadOrderIndex or BadFeeIndex) is None."""
 
     seq: int
     fills: tuple[DecodedFill | None, ...]
@@ -180,7 +181,8 @@ class Replayer:
         fills: list[DecodedFill | None] = []
         for f in batch.fills:
             mi, ti = f.maker_order, f.taker_order
-            if mi >= len(orders) or ti >= len(orders):
+            rates = batch.fill_fees(f)
+            if mi >= len(orders) or ti >= len(orders) or rates is None:
                 fills.append(None)
                 continue
             fills.append(
@@ -192,8 +194,8 @@ class Replayer:
                     signatures[ti],
                     digest(ti),
                     f.amount,
-                    f.maker_fee,
-                    f.taker_fee,
+                    rates[0],
+                    rates[1],
                     mi,
                     ti,
                 )
@@ -393,7 +395,7 @@ class Replayer:
             return None
         f = decoded.fills[rec.index]
         if f is None:
-            fail("the calldata fill at this index references an order the batch does not carry")
+            fail("the calldata fill at this index references an order or fee table entry the batch does not carry")
             return None
         mk, tk = f.maker, f.taker
         mismatches: list[tuple[str, object, object]] = []

@@ -7,6 +7,7 @@ checks (signatures, seqs, cancels, payoffs, calldata) fail."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -70,7 +71,7 @@ def _word(n: int) -> str:
 
 
 def _trade_seq(log: dict[str, Any]) -> int:
-    """The batch number of a raw Trade log (packed in its `batchFill` word)."""
+    """The batch number of a raw Trade log (packed in its `premiumFill` word)."""
     decoded = EXCHANGE.decode_log([bytes.fromhex(t[2:]) for t in log["topics"]], bytes.fromhex(log["data"][2:]))
     assert decoded is not None
     return int(decoded[1]["seq"])
@@ -87,12 +88,11 @@ def _repoint(batch: DecodedBatchData, fill: int, record: PackedOrder, *, maker: 
     edited = PackedFill(
         new_index if maker else f.maker_order,
         f.taker_order if maker else new_index,
+        f.fee_index,
         f.amount,
-        f.maker_fee,
-        f.taker_fee,
     )
     fills = (*batch.fills[:fill], edited, *batch.fills[fill + 1 :])
-    return DecodedBatchData(batch.series, (*batch.orders, record), fills)
+    return replace(batch, orders=(*batch.orders, record), fills=fills)
 
 
 def _with_calldata(tx: dict[str, Any], seq: int, batch: DecodedBatchData) -> dict[str, Any]:
@@ -198,8 +198,9 @@ def test_a_trade_event_that_disagrees_with_its_calldata_is_caught(flow: Flow) ->
         if trade is None:
             return logs
         data = bytes.fromhex(trade["data"][2:])
-        premium = int.from_bytes(data[5 * 32 : 6 * 32], "big") + 1  # data word 5 of the packed Trade
-        edited = dict(trade, data="0x" + (data[: 5 * 32] + premium.to_bytes(32, "big") + data[6 * 32 :]).hex())
+        # premium + 1: the high half of data word 3 (premiumFill) of the packed Trade
+        premium_fill = int.from_bytes(data[3 * 32 : 4 * 32], "big") + (1 << 128)
+        edited = dict(trade, data="0x" + (data[: 3 * 32] + premium_fill.to_bytes(32, "big") + data[4 * 32 :]).hex())
         return [edited if log is trade else log for log in logs]
 
     report = _audit(flow, LyingNode(flow.venue.node.rpc_url, edit_logs=bump_premium))
@@ -242,9 +243,10 @@ def test_a_one_shot_order_filled_in_a_later_batch_is_caught(flow: Flow) -> None:
             return logs
         trade, skipped = found
         words = bytearray(bytes.fromhex(trade["data"][2:]))
-        batch_fill = int.from_bytes(words[3 * 32 : 4 * 32], "big")
-        words[3 * 32 : 4 * 32] = ((6 << 128) | (batch_fill & 1)).to_bytes(32, "big")  # batch 6, index 0
-        words[6 * 32 : 7 * 32] = bytes(32)  # batch 6 fill 0 carries no fees
+        premium_fill = int.from_bytes(words[3 * 32 : 4 * 32], "big")
+        # batch 6, index 0; the same premium and side
+        words[3 * 32 : 4 * 32] = ((premium_fill >> 128 << 128) | (6 << 24) | (premium_fill & 1)).to_bytes(32, "big")
+        words[5 * 32 : 6 * 32] = bytes(32)  # batch 6 fill 0 carries no fees
         forged = dict(
             skipped,  # in place of the FillSkipped: its block, transaction and log index
             topics=trade["topics"],
@@ -291,3 +293,46 @@ def test_a_one_shot_fill_after_its_number_was_cancelled_is_caught(flow: Flow) ->
     assert ev.message.startswith("batch 5 fill 0: taker one-shot order")
     assert "number 1000 was spent" in ev.message
     assert ev.account == flow.venue.traders[2].address
+
+
+def test_calldata_whose_fill_names_no_fee_table_entry_is_caught(flow: Flow) -> None:
+    """The exchange skips a fill whose fee index is past the fee table (BadFeeIndex): a Trade for it
+    contradicts the calldata."""
+    tx_hash = "0x" + flow.results[0].tx_hash.hex()
+
+    def bad_fee_index(tx: dict[str, Any]) -> dict[str, Any]:
+        if tx["hash"] != tx_hash:
+            return tx
+        seq, batch = decode_settle_call(bytes.fromhex(tx["input"][2:]))
+        edited = replace(batch.fills[0], fee_index=len(batch.fees))
+        return _with_calldata(tx, seq, replace(batch, fills=(edited, *batch.fills[1:])))
+
+    report = _audit(flow, LyingNode(flow.venue.node.rpc_url, edit_tx=bad_fee_index))
+
+    assert report.failed == ["trades_match_calldata"]
+    (ev,) = report.check("trades_match_calldata").evidence
+    assert ev.message == "batch 1 fill 0: the calldata fill at this index references an order or fee table entry " + (
+        "the batch does not carry"
+    )
+    assert ev.tx == tx_hash
+
+
+def test_calldata_whose_fee_table_entry_differs_from_the_fees_charged_is_caught(flow: Flow) -> None:
+    """The fee rates the replay checks the Trade's fees against are the fee table entry the fill names."""
+    tx_hash = "0x" + flow.results[0].tx_hash.hex()
+
+    def other_rates(tx: dict[str, Any]) -> dict[str, Any]:
+        if tx["hash"] != tx_hash:
+            return tx
+        seq, batch = decode_settle_call(bytes.fromhex(tx["input"][2:]))
+        maker_rate, taker_rate = batch.fees[batch.fills[0].fee_index]
+        edited = replace(batch.fills[0], fee_index=len(batch.fees))  # a new entry: only fill 0 uses it
+        fees = (*batch.fees, (maker_rate, taker_rate // 2))  # within the cap, a different fee
+        return _with_calldata(tx, seq, replace(batch, fees=fees, fills=(edited, *batch.fills[1:])))
+
+    report = _audit(flow, LyingNode(flow.venue.node.rpc_url, edit_tx=other_rates))
+
+    assert report.failed == ["trades_match_calldata"]
+    (ev,) = report.check("trades_match_calldata").evidence
+    assert ev.message == "batch 1 fill 0: taker fee differs"
+    assert ev.tx == tx_hash
