@@ -186,8 +186,11 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
             mstore(M_NFILLS, and(shr(208, w), 0xffff))
             mstore(M_SKIPPED, 0)
             mstore(M_TABLE, table)
-            mstore(M_SERIES, add(M_ORDERS, mul(nOrders, ORDER_BLOCK_BYTES)))
+            let series := add(M_ORDERS, mul(nOrders, ORDER_BLOCK_BYTES))
+            mstore(M_SERIES, series)
             mstore(M_NSERIES, nSeries)
+            // the layout is allocated from here on: Solidity code below allocates past it
+            mstore(0x40, add(series, mul(nSeries, SERIES_ENTRY_BYTES)))
             mstore(M_POS_BASE, _positions.slot)
             mstore(M_ORD_BASE, _orders.slot)
             mstore(M_NONCE_BASE, minNonce.slot)
@@ -271,9 +274,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
             }
             if iszero(eq(sub(end, at), mul(mload(M_NFILLS), FILL_BYTES))) { fail(malformed, sub(at, start)) }
             mstore(M_FILLS, at)
-            let layoutEnd := add(series, mul(mload(M_NSERIES), SERIES_ENTRY_BYTES))
-            calldatacopy(series, calldatasize(), sub(layoutEnd, series)) // series cache: zeroed
-            mstore(0x40, layoutEnd)
+            calldatacopy(series, calldatasize(), mul(mload(M_NSERIES), SERIES_ENTRY_BYTES)) // series cache: zeroed
         }
     }
 

@@ -448,6 +448,60 @@ contract ExchangeSettleBatchTest is StrikebookTest {
         assertEq(exchange.positionOf(address(wallet), callId), -int256(ONE));
     }
 
+    /// @dev Signatures the ECDSA fast path cannot decide (a delegate, ERC-1271, a stranger's key)
+    ///      leave the fill loop for `_isValidSignature` and resume at the same fill: every fill
+    ///      before and after applies exactly once, a verdict is reused by later fills, and a bad
+    ///      verdict skips only its own fills.
+    function test_slow_signature_checks_in_the_middle_of_a_batch_apply_each_fill_once() public {
+        (address hot, uint256 hotKey) = makeAddrAndKey("hot");
+        vm.prank(alice);
+        exchange.setDelegate(hot, T0 + 1 days);
+        ERC1271Wallet wallet = new ERC1271Wallet(carol);
+        usdc.mint(address(wallet), 1_000e6);
+        vm.startPrank(carol);
+        wallet.approve(usdc, address(exchange), 1_000e6);
+        wallet.execute(address(exchange), abi.encodeCall(exchange.deposit, (address(usdc), 1_000e6)));
+        vm.stopPrank();
+
+        OrderLib.Order memory own = _order(alice, callId, false, 100e6, 10 * ONE, 1);
+        OrderLib.Order memory delegated = _order(alice, callId, false, 100e6, 10 * ONE, 2);
+        OrderLib.Order memory stranger = _order(alice, callId, false, 100e6, 10 * ONE, 3);
+        OrderLib.Order memory bobBuys = _order(bob, callId, true, 100e6, 10 * ONE, 1);
+        OrderLib.Order memory walletBuys = _order(address(wallet), callId, true, 100e6, 10 * ONE, 1);
+        SignedOrder[] memory orders = new SignedOrder[](5);
+        orders[0] = SignedOrder(own, _sign(aliceKey, own));
+        orders[1] = SignedOrder(delegated, _sign(hotKey, delegated)); // slow path: valid
+        orders[2] = SignedOrder(stranger, _sign(carolKey, stranger)); // slow path: invalid
+        orders[3] = SignedOrder(bobBuys, _sign(bobKey, bobBuys));
+        orders[4] = SignedOrder(walletBuys, _sign(carolKey, walletBuys)); // ERC-1271: valid
+        BatchFill[] memory fills = new BatchFill[](6);
+        fills[0] = BatchFill(0, 3, ONE, 0, 0);
+        fills[1] = BatchFill(1, 3, ONE, 0, 0);
+        fills[2] = BatchFill(2, 3, ONE, 0, 0);
+        fills[3] = BatchFill(1, 4, ONE, 0, 0);
+        fills[4] = BatchFill(2, 4, ONE, 0, 0);
+        fills[5] = BatchFill(0, 4, ONE, 0, 0);
+        vm.expectEmit(true, false, false, true, address(exchange));
+        emit IExchange.FillSkipped(1, 2, uint8(IExchange.SkipReason.MakerBadSignature));
+        vm.expectEmit(true, false, false, true, address(exchange));
+        emit IExchange.FillSkipped(1, 4, uint8(IExchange.SkipReason.MakerBadSignature));
+        vm.expectEmit(true, false, false, true, address(exchange));
+        emit IExchange.BatchSettled(1, 4, 2);
+        vm.prank(operator);
+        exchange.settleBatch(1, Batches.pack(orders, fills));
+
+        assertEq(exchange.positionOf(alice, callId), -4 * int256(ONE));
+        assertEq(exchange.positionOf(bob, callId), 2 * int256(ONE));
+        assertEq(exchange.positionOf(address(wallet), callId), 2 * int256(ONE));
+        (uint256 filledOwn,) = exchange.orderState(alice, _digest(own));
+        (uint256 filledDelegated,) = exchange.orderState(alice, _digest(delegated));
+        (uint256 filledStranger,) = exchange.orderState(alice, _digest(stranger));
+        assertEq(filledOwn, 2 * ONE);
+        assertEq(filledDelegated, 2 * ONE);
+        assertEq(filledStranger, 0);
+        assertEq(_free(address(wallet), usdc), 1_000e6 - 200e6);
+    }
+
     function test_erc1271_contract_maker_with_wrong_signer_is_skipped() public {
         ERC1271Wallet wallet = new ERC1271Wallet(carol);
         OrderLib.Order memory mk = _order(address(wallet), callId, false, 100e6, 10 * ONE, 1);
