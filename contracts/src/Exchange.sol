@@ -581,8 +581,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 let amount := mload(M_AMOUNT)
                 let buy := mload(add(p, 0x60))
                 let oldPos := signextend(15, mload(add(fx, 0xa0)))
-                let newPos := sub(oldPos, amount)
-                if buy { newPos := add(oldPos, amount) }
+                let newPos := add(oldPos, sub(mul(buy, shl(1, amount)), amount)) // +amount if buy, else -amount
                 // |newPos| <= 2**127 - 1, i.e. newPos + (2**127 - 1) in [0, 2**128 - 2] (unsigned)
                 if gt(add(newPos, 0x7fffffffffffffffffffffffffffffff), 0xfffffffffffffffffffffffffffffffe) {
                     st := 2
@@ -603,23 +602,22 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                     mstore(add(p, 0x1c0), qs)
                 }
                 let qb := sload(qs)
-                // all terms < 2**130: plain signed arithmetic cannot overflow
-                let qFree := sub(and(qb, 0xffffffffffffffffffffffffffffffff), fee)
-                switch buy
-                case 1 { qFree := sub(qFree, mload(M_PREMIUM)) }
-                default { qFree := add(qFree, mload(M_PREMIUM)) }
+                // the buyer pays the premium, the seller receives it, each pays its fee; all terms
+                // < 2**130: plain signed arithmetic cannot overflow
+                let premium := mload(M_PREMIUM)
+                let qFree := sub(add(and(qb, 0xffffffffffffffffffffffffffffffff), sub(premium, mul(buy, shl(1, premium)))), fee)
                 let qLocked := shr(128, qb)
                 mstore(add(fx, 0x40), 0)
-                switch mload(add(e, 0x80))
-                case 1 {
-                    if iszero(eq(reqNew, reqOld)) {
+                if iszero(eq(reqNew, reqOld)) {
+                    switch mload(add(e, 0x80))
+                    case 1 {
                         st := collateral(p, fx, e, reqOld, reqNew)
                         if st { leave }
                     }
-                }
-                default {
-                    qFree := sub(add(qFree, reqOld), reqNew)
-                    qLocked := sub(add(qLocked, reqNew), reqOld)
+                    default {
+                        qFree := sub(add(qFree, reqOld), reqNew)
+                        qLocked := sub(add(qLocked, reqNew), reqOld)
+                    }
                 }
                 if slt(qFree, 0) {
                     st := 1
@@ -704,8 +702,10 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 }
                 let m := mload(M_MAKER_ORDER)
                 let t := mload(M_TAKER_ORDER)
-                let mh := orderDigest(m)
-                let th := orderDigest(t)
+                let mh := mload(add(m, 0x160))
+                if iszero(mh) { mh := orderDigest(m) }
+                let th := mload(add(t, 0x160))
+                if iszero(th) { th := orderDigest(t) }
                 let rm := orderState(m, M_MAKER_FX)
                 if rm {
                     r := rm
