@@ -56,6 +56,20 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def check_batch_limits(batch_size: int, max_fills_per_order: int | None) -> None:
+    """`ConfigError` unless `batch_size` >= 1 and 1 <= `max_fills_per_order` <= `batch_size` (None: `batch_size`)."""
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, not {batch_size}")
+    limit = batch_size if max_fills_per_order is None else max_fills_per_order
+    if limit < 1:
+        raise ConfigError(f"max_fills_per_order must be at least 1, not {limit}")
+    if limit > batch_size:
+        raise ConfigError(
+            f"max_fills_per_order ({limit}) exceeds batch_size ({batch_size}): the fills of one "
+            "one-shot (IOC/FOK) order must fit in one batch; lower max_fills_per_order or raise batch_size"
+        )
+
+
 @dataclass(frozen=True)
 class VenueConfig:
     """Everything `Venue.open` needs.
@@ -110,16 +124,8 @@ class VenueConfig:
     clock_ms: Callable[[], int] = _wall_ms
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, not {self.batch_size}")
+        check_batch_limits(self.batch_size, self.max_fills_per_order)
         limit = self.fill_limit
-        if limit < 1:
-            raise ConfigError(f"max_fills_per_order must be at least 1, not {limit}")
-        if limit > self.batch_size:
-            raise ConfigError(
-                f"max_fills_per_order ({limit}) exceeds batch_size ({self.batch_size}): the fills of one "
-                "one-shot (IOC/FOK) order must fit in one batch; lower max_fills_per_order or raise batch_size"
-            )
         if self.engine.max_fills_per_order is not None and self.engine.max_fills_per_order != limit:
             raise ConfigError(
                 f"engine.max_fills_per_order ({self.engine.max_fills_per_order}) differs from the venue's "

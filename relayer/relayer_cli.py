@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from keys.signer import LocalSigner, Signer
-from relayer.config import FeeSchedule, VenueConfig, default_verify_workers
+from relayer.config import ConfigError, FeeSchedule, VenueConfig, check_batch_limits, default_verify_workers
 from relayer.store import sqlite_url
 from settlement.manifest import Manifest
 
@@ -50,8 +50,15 @@ def relayer() -> None:
 @click.option("--db", "db_url", default=None, help="store URL (default: sqlite file under ./.strikebook/)")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DIR, show_default=True)
 @click.option("--operator", "operator_spec", default="env:STRIKEBOOK_OPERATOR_KEY", show_default=True)
-@click.option("--batch-size", default=64, show_default=True, type=int)
-@click.option("--batch-ms", default=250, show_default=True, type=int)
+@click.option("--batch-size", default=64, show_default=True, type=int, help="cut a batch at this many fills")
+@click.option("--batch-ms", default=250, show_default=True, type=int, help="or this many ms after its first fill")
+@click.option(
+    "--max-fills-per-order",
+    default=None,
+    type=int,
+    help="fills one incoming IOC/FOK order may take; its remainder is cancelled (fill_limit) "
+    "[default: --batch-size, which is also the maximum]",
+)
 @click.option("--maker-fee", default=0, show_default=True, type=int, help="quote base units per option")
 @click.option("--taker-fee", default=0, show_default=True, type=int, help="quote base units per option")
 @click.option("--workers", default=None, type=int, help="signature verification processes [default: one per core]")
@@ -69,6 +76,7 @@ def start(
     operator_spec: str,
     batch_size: int,
     batch_ms: int,
+    max_fills_per_order: int | None,
     maker_fee: int,
     taker_fee: int,
     workers: int | None,
@@ -80,6 +88,10 @@ def start(
     audit_log: Path | None,
 ) -> None:
     """Run the venue until SIGINT/SIGTERM."""
+    try:
+        check_batch_limits(batch_size, max_fills_per_order)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir.mkdir(parents=True, exist_ok=True)
     config = VenueConfig(
@@ -90,6 +102,7 @@ def start(
         data_dir=data_dir,
         batch_size=batch_size,
         batch_ms=batch_ms,
+        max_fills_per_order=max_fills_per_order,
         fees=FeeSchedule(maker_fee, taker_fee),
         verify_workers=default_verify_workers() if workers is None else workers,
     )

@@ -30,3 +30,53 @@ def test_relayer_start_parses_its_options_with_strikebook_api_set(tmp_path: Path
     # options parse; the command then stops at the missing manifest, not at --api
     assert "not a valid boolean" not in result.output
     assert "missing.json" in str(result.exception) + result.output
+
+
+def test_relayer_start_refuses_a_fill_limit_above_the_batch_size(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "relayer",
+            "start",
+            "--manifest",
+            str(tmp_path / "missing.json"),
+            "--data-dir",
+            str(tmp_path),
+            "--batch-size",
+            "8",
+            "--max-fills-per-order",
+            "9",
+        ],
+    )
+    # refused before anything is opened, with a usage error that names both settings
+    assert result.exit_code == 2
+    assert "max_fills_per_order (9) exceeds batch_size (8)" in result.output
+    assert not (tmp_path / "relayer.sqlite").exists()
+
+
+def test_relayer_start_accepts_a_fill_limit_within_the_batch_size(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "relayer",
+            "start",
+            "--manifest",
+            str(tmp_path / "missing.json"),
+            "--data-dir",
+            str(tmp_path),
+            "--batch-size",
+            "8",
+            "--max-fills-per-order",
+            "3",
+        ],
+    )
+    # the limits pass; the command then stops at the missing manifest
+    assert "max_fills_per_order" not in result.output
+    assert "missing.json" in str(result.exception) + result.output
+
+
+def test_relayer_start_help_documents_the_fill_limit() -> None:
+    result = CliRunner().invoke(cli, ["relayer", "start", "--help"])
+    assert result.exit_code == 0
+    assert "--max-fills-per-order" in result.output
+    assert "fill_limit" in result.output
