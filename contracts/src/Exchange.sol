@@ -115,7 +115,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     uint256 internal constant META_INVALID = 1 << 81;
     uint256 internal constant META_CLAIMED = 1 << 82;
     uint256 internal constant META_NONCE_OK = 1 << 83;
-    /// @dev `_fill`'s answer when an order's signature needs {_isValidSignature} (not a SkipReason).
+    /// @dev The Yul `fill`'s answer when an order's signature needs {_isValidSignature} (not a SkipReason).
     uint256 internal constant NEEDS_SLOW_CHECK = 0x100;
 
     /// @param registry_ The {SeriesRegistry}.
