@@ -8,14 +8,36 @@ decision, allowed or denied, is written to the audit log before it is returned.
 Checks, in order (each failure is audited):
 1. the caller (remote address, and the key id if sent) is not locked out;
 2. all headers are present; 3. the timestamp is within `window_s` of now;
-4. the key id is known; 5. the HMAC matches; 6. the nonce is new for this key;
-7. the key may perform the action; 8. the TOTP code, when the action needs one, matches a time
-   step not used before by this key.
+4. the key id is known; 5. the HMAC matches; 6. the timestamp is not earlier than the time this
+   authenticator started; 7. the nonce is new for this key;
+8. the key may perform the action; 9. the TOTP code, when the action needs one, matches a time
+   step after the one current at start and not used before by this key.
 
 Lockout: failures count against the remote address; failures only someone holding the secret can
-cause (forbidden action, missing or wrong TOTP) also count against the key id, so a thief with
-a stolen secret cannot brute-force the TOTP from many addresses, and a stranger cannot lock a
-real operator out by replaying or mangling requests.
+cause (forbidden action, missing or wrong TOTP, a TOTP code from before the start) also count
+against the key id, so a thief with a stolen secret cannot brute-force the TOTP from many
+addresses, and a stranger cannot lock a real operator out by replaying or mangling requests (a
+request signed before the start may be such a replay: it counts against the address only).
+
+Restarts: the nonces, the used TOTP steps and the lockout counters live in this process's memory
+only, and a restart forgets them. So that nothing accepted before a restart is accepted again
+after it, the authenticator records when it started (`started_at`, read from its clock when it
+is constructed: construct it when the relayer starts) and refuses
+- a request whose signed timestamp is earlier than `started_at` (`signed_before_start`, 401), even
+  with a fresh nonce: the previous process may have accepted it. The client signs a new request.
+  Timestamps are whole seconds, so a request signed during the second in which the relayer
+  started is refused too (its timestamp cannot show it was signed after the start), and so are,
+  right after a restart, requests from a client whose clock lags the relayer's, for as long as
+  the lag;
+- a TOTP code from the time step current at `started_at` or an earlier one (`totp_before_start`,
+  401): the previous process may have accepted it. Admin actions needing TOTP are therefore
+  refused for at most one TOTP step (30 s) after a restart, until the next code appears.
+This holds as long as a restart takes longer than the client's clock (or authenticator app) runs
+ahead of the relayer's: only a client ahead of the relayer can get a timestamp or TOTP step from
+after the new start accepted by the old process.
+Lockout counters are not carried over: after a restart every address and key starts with no
+failures and no lock. That only helps an attacker who can restart the relayer, and that already
+takes access to its host.
 """
 
 from __future__ import annotations
@@ -39,7 +61,9 @@ from .errors import (
     MissingCredentialsError,
     NonceStoreFullError,
     ReplayedNonceError,
+    SignedBeforeStartError,
     StaleTimestampError,
+    TotpBeforeStartError,
     TotpRequiredError,
     UnknownApiKeyError,
 )
@@ -149,7 +173,11 @@ class Lockout:
 
 
 class Authenticator:
-    """Decides admin requests; see the module docstring for the order of checks."""
+    """Decides admin requests; see the module docstring for the order of checks and for restarts.
+
+    `started_at` is `clock()` at construction: requests signed before it, and TOTP codes from its
+    time step or earlier, are refused.
+    """
 
     def __init__(
         self,
@@ -171,6 +199,7 @@ class Authenticator:
         self.totp_drift_steps = totp_drift_steps
         self._last_totp_step: dict[str, int] = {}
         self._totp_lock = threading.Lock()
+        self.started_at = clock()
 
     # --- the decision --------------------------------------------------------------------------
 
@@ -266,6 +295,17 @@ class Authenticator:
         if not hmac.compare_digest(expected, signature.lower()):
             raise self._fail(BadSignatureError("request signature does not match"), by_ip, now)
 
+        # anyone who captured such a request can send it: it counts against the address only
+        if int(timestamp) < self.started_at:
+            raise self._fail(
+                SignedBeforeStartError(
+                    "request was signed before this relayer started, so it may have been used before the "
+                    "restart; sign a new request"
+                ),
+                by_ip,
+                now,
+            )
+
         if not self.nonces.remember(key_id, nonce, expires_at=int(timestamp) + self.window_s, now=now):
             raise self._fail(ReplayedNonceError("nonce already used: this request was replayed"), by_ip, now)
 
@@ -288,8 +328,21 @@ class Authenticator:
             )
         if not code:
             raise self._fail(TotpRequiredError(f"this action needs a TOTP code in {HEADER_TOTP}"), subjects, now)
-        step = Totp(key.totp_secret).match(code.strip(), now, drift_steps=self.totp_drift_steps)
+        totp = Totp(key.totp_secret)
+        step = totp.match(code.strip(), now, drift_steps=self.totp_drift_steps)
         with self._totp_lock:
-            if step is None or step <= self._last_totp_step.get(key.key_id, -1):
+            if step is None:
+                raise self._fail(BadTotpError("TOTP code is wrong, expired or already used"), subjects, now)
+            if step <= totp.counter_at(self.started_at):
+                raise self._fail(
+                    TotpBeforeStartError(
+                        "TOTP code is from before this relayer started, so it may have been used before the "
+                        f"restart; actions needing TOTP are refused for at most one {totp.step} s step after a "
+                        "restart: wait for the next code"
+                    ),
+                    subjects,
+                    now,
+                )
+            if step <= self._last_totp_step.get(key.key_id, -1):
                 raise self._fail(BadTotpError("TOTP code is wrong, expired or already used"), subjects, now)
             self._last_totp_step[key.key_id] = step

@@ -126,6 +126,14 @@ class StaleTimestampError(AuthError):
     code = "stale_timestamp"
 
 
+class SignedBeforeStartError(StaleTimestampError):
+    """The request was signed before this relayer process started (its whole-second timestamp is
+    earlier than the start). The previous process may have accepted it, and a restart forgets the
+    nonces it saw, so it is refused for good; the client signs a new request."""
+
+    code = "signed_before_start"
+
+
 class ReplayedNonceError(AuthError):
     """The nonce was already used by this API key within the window."""
 
@@ -142,6 +150,15 @@ class BadTotpError(AuthError):
     """The TOTP code is wrong, outside the allowed drift, or was already used."""
 
     code = "bad_totp"
+
+
+class TotpBeforeStartError(BadTotpError):
+    """The TOTP code is right but belongs to the time step that was current when this relayer
+    process started, or an earlier one. The previous process may have accepted it, and a restart
+    forgets which steps were used, so TOTP actions wait for the next step: at most one step (30 s)
+    after a restart."""
+
+    code = "totp_before_start"
 
 
 class ForbiddenActionError(AuthError):

@@ -15,6 +15,8 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
+from keys.api_keys import ApiKeyStore
+from keys.audit import AuditLog
 from keys.auth import Authenticator
 from keys.signer import Signer
 from relayer.api.ratelimit import Limit
@@ -36,6 +38,26 @@ GENEROUS = dict(
     maker_limit=Limit(rate=100_000.0, burst=100_000.0),
     maker_cancel_limit=Limit(rate=10_000.0, burst=10_000.0),
 )
+
+
+class _ShiftedWallClock:
+    """The wall clock plus `shift` seconds."""
+
+    def __init__(self, shift: float) -> None:
+        self.shift = shift
+
+    def __call__(self) -> float:
+        return time.time() + self.shift
+
+
+def running_authenticator(keys: ApiKeyStore, audit: AuditLog, *, up_for_s: float = 60.0) -> Authenticator:
+    """An Authenticator on the wall clock that started `up_for_s` ago, as if the relayer had been
+    up that long. A freshly started one refuses requests signed in its first second and, for up to
+    one 30 s step, every TOTP code (see keys/auth.py, "Restarts"); tests that act at once use this."""
+    clock = _ShiftedWallClock(-up_for_s)
+    authenticator = Authenticator(keys, audit, clock=clock)
+    clock.shift = 0.0
+    return authenticator
 
 
 def api_config(**overrides: Any) -> ApiConfig:

@@ -10,13 +10,12 @@ from keys.admin_actions import AdminAction
 from keys.admin_client import AdminCredentials, sign_admin_request
 from keys.api_keys import ApiKey, MemoryApiKeyStore, generate_api_key
 from keys.audit import AuditLog
-from keys.auth import Authenticator
 from keys.totp import Totp
 from relayer.api.ratelimit import Limit
 from relayer.cancels import CancelOrders
 from settlement.abi import contract_abi
 from settlement.transactions import send_and_wait
-from tests.api.support import Rig, api_config, api_rig, now_ms, signed_cancel
+from tests.api.support import Rig, api_config, api_rig, now_ms, running_authenticator, signed_cancel
 from tests.settlement.venue import USD
 from tests.settlement.venue import Venue as ChainVenue
 
@@ -108,7 +107,7 @@ async def test_admin_routes_pause_unpause_drain_and_list_series_with_credentials
     keys = {a: generate_api_key(f"ops-{a.value}", [a]) for a in AdminAction}
     second_lister = generate_api_key("ops-list-2", [AdminAction.LIST_SERIES])
     store = MemoryApiKeyStore([*keys.values(), second_lister])
-    authenticator = Authenticator(store, AuditLog(tmp_path / "audit.log"))
+    authenticator = running_authenticator(store, AuditLog(tmp_path / "audit.log"))
     # a separate lister key (never the operator's: the submitter owns that key's nonces)
     lister_node_key = deployed.node.keys[6]
     from keys.signer import LocalSigner

@@ -16,7 +16,6 @@ from keys.admin_actions import AdminAction
 from keys.admin_client import AdminCredentials, sign_admin_request
 from keys.api_keys import ApiKey, MemoryApiKeyStore, generate_api_key
 from keys.audit import AuditLog
-from keys.auth import Authenticator
 from keys.keystore import INSECURE_TEST_SCRYPT_N, KeyRole, Keystore
 from keys.passwords import StaticPassword
 from keys.signer import LocalSigner
@@ -26,7 +25,7 @@ from settlement.abi import contract_abi
 from settlement.journal import Attempt, SQLiteSubmitJournal
 from settlement.submitter import Submitter
 from settlement.transactions import Fees, send_and_wait
-from tests.api.support import Rig, api_rig
+from tests.api.support import Rig, api_rig, running_authenticator
 from tests.settlement.venue import OPTION
 from tests.settlement.venue import Venue as ChainVenue
 from tests.venue.support import eventually
@@ -96,7 +95,7 @@ async def test_rotation_swaps_the_batch_sender_and_refusals_change_nothing(
     # a TOTP step is usable once per API key: one key per rotation attempt
     keys = [generate_api_key(f"rotate-{i}", [AdminAction.ROTATE_OPERATOR_KEY]) for i in range(5)]
     pause_only = generate_api_key("pause-only", [AdminAction.PAUSE])
-    authenticator = Authenticator(MemoryApiKeyStore([*keys, pause_only]), AuditLog(tmp_path / "audit.log"))
+    authenticator = running_authenticator(MemoryApiKeyStore([*keys, pause_only]), AuditLog(tmp_path / "audit.log"))
     old = deployed.operator.address.lower()
 
     async with api_rig(deployed, tmp_path, authenticator=authenticator, operator_keys=loader) as rig:

@@ -12,7 +12,10 @@ from keys.audit import AuditLog
 from keys.auth import AdminRequest, Authenticator, Lockout
 from keys.totp import Totp
 
-START = 1_800_000_000.0  # a fixed "now" (2027-01-15), far from any TOTP step boundary issue
+START = 1_800_000_000.0  # a fixed "now" (2027-01-15); the first second of a TOTP step
+#: how long before START the rig's authenticator started: longer than the timestamp window and a
+#: TOTP step, so requests signed and codes generated around START are not "from before the start"
+UP_FOR_S = 60.0
 
 
 class FakeClock:
@@ -37,6 +40,13 @@ class AuthRig:
     audit: AuditLog
     authenticator: Authenticator
 
+    def restart(self) -> Authenticator:
+        """A new authenticator over the same keys, audit log and clock, started now: what a
+        relayer restart builds. It becomes `self.authenticator`; the old one is returned."""
+        old = self.authenticator
+        self.authenticator = _authenticator(self.keys, self.audit, self.clock)
+        return old
+
     def totp(self, offset_s: float = 0) -> str:
         assert self.key.totp_secret is not None
         return Totp(self.key.totp_secret).code_at(self.clock() + offset_s)
@@ -58,12 +68,16 @@ class AuthRig:
         return AdminRequest(method=method, path=path, body=body, headers=headers, remote=remote)
 
 
+def _authenticator(keys: MemoryApiKeyStore, audit: AuditLog, clock: FakeClock) -> Authenticator:
+    return Authenticator(keys, audit, clock=clock, lockout=Lockout(max_failures=5, window_s=300, duration_s=900))
+
+
 def make_rig(tmp_path: Path, *, actions: frozenset[AdminAction] = frozenset(AdminAction)) -> AuthRig:
-    clock = FakeClock()
+    """A rig whose authenticator started `UP_FOR_S` before the clock's START."""
+    clock = FakeClock(START - UP_FOR_S)
     key = generate_api_key("alice (on-call)", actions)
     keys = MemoryApiKeyStore([key])
     audit = AuditLog(tmp_path / "audit.jsonl", clock=clock)
-    authenticator = Authenticator(
-        keys, audit, clock=clock, lockout=Lockout(max_failures=5, window_s=300, duration_s=900)
-    )
+    authenticator = _authenticator(keys, audit, clock)
+    clock.now = START
     return AuthRig(clock, key, AdminCredentials.for_key(key), keys, audit, authenticator)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,17 +69,25 @@ def _app(rig: AuthRig) -> web.Application:
     return app
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    rig = make_rig(tmp_path)
+@asynccontextmanager
+async def _serve(rig: AuthRig) -> AsyncIterator[Server]:
+    """Serve `rig.authenticator` over loopback until the block ends."""
     runner = web.AppRunner(_app(rig))
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    async with aiohttp.ClientSession() as session:
-        yield Server(f"http://{host}:{port}", rig, session)
-    await runner.cleanup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        async with aiohttp.ClientSession() as session:
+            yield Server(f"http://{host}:{port}", rig, session)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    async with _serve(make_rig(tmp_path)) as served:
+        yield served
 
 
 @pytest.mark.parametrize("action", list(AdminAction))
@@ -185,3 +194,29 @@ async def test_timestamps_are_checked_against_the_injected_clock_not_the_wall(se
 
     assert (status, body["code"]) == (401, "stale_timestamp")
     assert int(headers[HEADER_TIMESTAMP]) == int(server.rig.clock() - 31)
+
+
+async def test_after_a_restart_old_requests_and_the_start_steps_totp_are_refused_over_http(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path)
+    async with _serve(rig) as before:
+        captured = before.signed(AdminAction.PAUSE)
+        used_code = rig.totp()
+        assert (await before.post(AdminAction.PAUSE, headers=captured))[0] == 200
+        assert (await before.post(AdminAction.UNPAUSE, headers=before.signed(AdminAction.UNPAUSE)))[0] == 200
+
+    rig.clock.advance(5)  # same TOTP step, the captured timestamp still inside the 30 s window
+    rig.restart()
+    async with _serve(rig) as after:
+        status, body, _ = await after.post(AdminAction.PAUSE, headers=captured)
+        assert (status, body["code"]) == (401, "signed_before_start")
+        assert "sign a new request" in str(body["message"])
+
+        reused = after.signed(AdminAction.UNPAUSE, totp=used_code)  # a fresh signature, the old code
+        status, body, _ = await after.post(AdminAction.UNPAUSE, headers=reused)
+        assert (status, body["code"]) == (401, "totp_before_start")
+        assert "at most one 30 s step after a restart" in str(body["message"])
+
+        assert (await after.post(AdminAction.PAUSE, headers=after.signed(AdminAction.PAUSE)))[0] == 200
+        rig.clock.advance(30)  # the next step's code is accepted
+        status, body, _ = await after.post(AdminAction.UNPAUSE, headers=after.signed(AdminAction.UNPAUSE))
+        assert (status, body["done"]) == (200, "unpause")

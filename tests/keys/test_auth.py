@@ -23,13 +23,15 @@ from keys.errors import (
     MissingCredentialsError,
     NonceStoreFullError,
     ReplayedNonceError,
+    SignedBeforeStartError,
     StaleTimestampError,
+    TotpBeforeStartError,
     TotpRequiredError,
     UnknownApiKeyError,
 )
 from keys.request_signing import HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP
 
-from .auth_support import AuthRig, make_rig
+from .auth_support import START, UP_FOR_S, AuthRig, make_rig
 
 ALL_ACTIONS = list(AdminAction)
 
@@ -318,3 +320,152 @@ def test_credentials_and_keys_never_show_secrets_in_reprs(tmp_path: Path) -> Non
     for text in (repr(rig.key), repr(rig.creds), str(rig.key)):
         assert rig.key.secret.hex() not in text
         assert str(rig.key.totp_secret) not in text
+
+
+# --- restarts: nothing accepted before a restart is accepted again after it --------------------
+
+
+def test_the_authenticator_records_its_start_from_the_injected_clock(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path)
+    assert rig.authenticator.started_at == START - UP_FOR_S
+
+    rig.clock.advance(12.5)
+    rig.restart()
+
+    assert rig.authenticator.started_at == START + 12.5
+
+
+def test_a_request_signed_before_the_start_is_refused_even_with_a_fresh_nonce(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path)
+    rig.clock.advance(10)
+    rig.restart()
+    # within the timestamp window, correctly signed, a nonce this process has never seen
+    early = rig.request(sign_time=rig.clock() - 1)
+
+    with pytest.raises(SignedBeforeStartError, match="sign a new request") as excinfo:
+        rig.authenticator.authenticate(early, AdminAction.PAUSE)
+
+    assert (excinfo.value.code, excinfo.value.status) == ("signed_before_start", 401)
+    assert len(rig.authenticator.nonces) == 0  # refused before its nonce was even recorded
+    assert _audit_lines(rig)[-1]["code"] == "signed_before_start"
+    principal = rig.authenticator.authenticate(rig.request(), AdminAction.PAUSE)  # a fresh one is fine
+    assert principal.key_id == rig.key.key_id
+
+
+@pytest.mark.parametrize("action", ALL_ACTIONS)
+def test_a_request_captured_before_a_restart_cannot_be_replayed_after_it(tmp_path: Path, action: AdminAction) -> None:
+    rig = make_rig(tmp_path)
+    captured = _valid(rig, action)
+    rig.authenticator.authenticate(captured, action)
+    rig.clock.advance(3)
+    before = rig.restart()
+    with pytest.raises(ReplayedNonceError):  # the old process remembered the nonce...
+        before.authenticate(captured, action)
+
+    with pytest.raises(SignedBeforeStartError):  # ...the new one never saw it, and still refuses
+        rig.authenticator.authenticate(captured, action)
+
+    assert abs(int(captured.headers[HEADER_TIMESTAMP]) - rig.clock()) <= rig.authenticator.window_s
+    rig.clock.advance(30)  # the next TOTP step: a fresh request goes through
+    assert rig.authenticator.authenticate(_valid(rig, action), action).action == action
+
+
+def test_whole_second_timestamps_are_refused_for_the_rest_of_the_start_second(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path)
+    rig.clock.advance(0.5)
+    rig.restart()
+    rig.clock.advance(0.3)  # signed after the start, but its timestamp says START, before it
+
+    with pytest.raises(SignedBeforeStartError):
+        rig.authenticator.authenticate(rig.request(), AdminAction.PAUSE)
+    rig.clock.advance(0.2)  # START + 1: provably after the start
+    rig.authenticator.authenticate(rig.request(), AdminAction.PAUSE)
+
+
+def test_a_totp_code_used_just_before_a_restart_cannot_be_used_after_it(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path)
+    code = rig.totp()
+    rig.authenticator.authenticate(rig.request(totp=code), AdminAction.UNPAUSE)
+    rig.clock.advance(10)  # same TOTP step
+    rig.restart()
+
+    with pytest.raises(TotpBeforeStartError, match="at most one 30 s step after a restart") as excinfo:
+        rig.authenticator.authenticate(rig.request(totp=code), AdminAction.UNPAUSE)
+
+    assert (excinfo.value.code, excinfo.value.status) == ("totp_before_start", 401)
+    assert _audit_lines(rig)[-1]["code"] == "totp_before_start"
+
+
+def test_totp_actions_wait_at_most_one_step_after_a_restart(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path)
+    rig.restart()  # at START, the first second of a step: the longest possible wait
+    assert rig.authenticator.started_at % 30 == 0
+
+    for _ in range(3):  # the start step's code stays refused until the step ends
+        with pytest.raises(TotpBeforeStartError):
+            rig.authenticator.authenticate(rig.request(totp=rig.totp()), AdminAction.ROTATE_OPERATOR_KEY)
+        rig.clock.advance(9.5)
+    assert rig.clock() == START + 28.5
+    with pytest.raises(TotpBeforeStartError):  # a code from before the start is refused as well
+        rig.authenticator.authenticate(rig.request(totp=rig.totp(-30)), AdminAction.ROTATE_OPERATOR_KEY)
+
+    rig.clock.advance(1.5)  # START + 30: the next step
+    rig.authenticator.authenticate(rig.request(totp=rig.totp()), AdminAction.ROTATE_OPERATOR_KEY)
+
+
+def test_the_next_steps_code_is_accepted_within_the_drift_right_after_a_restart(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path)
+    rig.clock.advance(20)
+    rig.restart()
+    next_code = rig.totp(30)  # an authenticator app running ahead shows the next step's code
+
+    rig.authenticator.authenticate(rig.request(totp=next_code), AdminAction.UNPAUSE)
+
+    rig.clock.advance(10)  # in that step now: still usable once only
+    with pytest.raises(BadTotpError, match="already used"):
+        rig.authenticator.authenticate(rig.request(totp=next_code), AdminAction.UNPAUSE)
+
+
+def test_replays_signed_before_the_start_lock_only_the_address_not_the_key(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path)
+    captured = rig.request()
+    rig.authenticator.authenticate(captured, AdminAction.PAUSE)
+    rig.clock.advance(2)
+    rig.restart()
+    for _ in range(10):  # a stranger replays captured traffic into the restarted relayer
+        with pytest.raises((SignedBeforeStartError, LockedOutError)):
+            rig.authenticator.authenticate(replace(captured, remote="203.0.113.9"), AdminAction.PAUSE)
+
+    with pytest.raises(LockedOutError):
+        rig.authenticator.authenticate(rig.request(remote="203.0.113.9"), AdminAction.PAUSE)
+    rig.authenticator.authenticate(rig.request(remote="10.0.0.1"), AdminAction.PAUSE)
+
+
+def test_totp_codes_from_before_the_start_count_against_the_key_like_any_totp_failure(tmp_path: Path) -> None:
+    rig = make_rig(tmp_path)
+    rig.restart()
+    for i in range(5):  # only a holder of the API secret can send these: they lock the key
+        with pytest.raises(TotpBeforeStartError):
+            rig.authenticator.authenticate(
+                rig.request(totp=rig.totp(), remote=f"198.51.100.{i}"), AdminAction.ROTATE_OPERATOR_KEY
+            )
+
+    rig.clock.advance(30)
+    with pytest.raises(LockedOutError):
+        rig.authenticator.authenticate(rig.request(totp=rig.totp(), remote="10.9.9.9"), AdminAction.ROTATE_OPERATOR_KEY)
+
+
+def test_lockout_counters_start_empty_after_a_restart(tmp_path: Path) -> None:
+    """The documented limit: a restart forgets lockouts (restarting takes access to the host)."""
+    rig = make_rig(tmp_path)
+    forged = AdminCredentials(rig.key.key_id, b"\x01" * 32)
+    for _ in range(5):
+        with pytest.raises(BadSignatureError):
+            rig.authenticator.authenticate(rig.request(creds=forged), AdminAction.PAUSE)
+    with pytest.raises(LockedOutError):
+        rig.authenticator.authenticate(rig.request(), AdminAction.PAUSE)
+
+    rig.clock.advance(1)
+    rig.restart()
+
+    rig.authenticator.authenticate(rig.request(), AdminAction.PAUSE)
