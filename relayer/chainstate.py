@@ -6,7 +6,9 @@ one-shot spend windows.
 `Indexer`'s events: a `Deposited`/`Withdrawn`/`Trade`/`Settled` drops the cached balances of the
 accounts it names, `NoncesCancelled`/`DelegateSet`/`DelegateRevoked`/`SeriesListed` update their
 entries in place, `OneShotCancelled` spends its sequence number in the cached window, and
-`OrderCancelled` adds to the set of hashes cancelled on-chain. A value read after the event
+`OrderCancelled` adds to the set of hashes cancelled on-chain; `apply_events` also returns the
+events that end resting orders (`OrderCancelled`, `NoncesCancelled`, `DelegateRevoked`) as
+`ChainCancel`s for the venue to apply to its book. A value read after the event
 that changed it is the new value, so a cache entry is never older than the last poll.
 One-shot windows are the exception to "never older": a `Trade` that spends a one-shot order does
 not say which, so a cached window may miss spends by fills; the venue covers the ones it caused
@@ -28,6 +30,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
@@ -132,6 +135,17 @@ class StoreIndexerStore:
 
 def _raw(address: str) -> bytes:
     return bytes.fromhex(address[2:])
+
+
+class ChainCancel(NamedTuple):
+    """An on-chain event that ends resting orders of `maker`: one order (`order_hash`, from
+    `OrderCancelled`), every order below a nonce floor (`min_nonce`, `NoncesCancelled`), or every
+    order signed by a revoked delegate key (`delegate`, `DelegateRevoked`). Exactly one is set."""
+
+    maker: bytes
+    order_hash: bytes | None = None
+    min_nonce: int | None = None
+    delegate: bytes | None = None
 
 
 class ChainState:
@@ -301,9 +315,13 @@ class ChainState:
         self._stale.update(keys)
         await self.prefetch(balances=keys)
 
-    def apply_events(self, events: Iterable[Event]) -> list[tuple[bytes, bytes | None, int | None]]:
-        """Update the caches; returns on-chain cancels as (maker, order hash or None, min nonce or None)."""
-        cancels: list[tuple[bytes, bytes | None, int | None]] = []
+    def apply_events(self, events: Iterable[Event]) -> list[ChainCancel]:
+        """Update the caches; returns the on-chain cancels and delegate revocations, in chain order.
+
+        A revocation is returned even if a later `DelegateSet` of the same poll registers the key
+        again: orders it signed before were dead on-chain in between, and stay cancelled.
+        """
+        cancels: list[ChainCancel] = []
         for e in events:
             name, args = e.name, e.args
             if name in ("Deposited", "Withdrawn", "Settled"):
@@ -314,15 +332,17 @@ class ChainState:
             elif name == "OrderCancelled":
                 order_hash = bytes(args["orderHash"])
                 self.cancelled.add(order_hash)
-                cancels.append((_raw(args["maker"]), order_hash, None))
+                cancels.append(ChainCancel(_raw(args["maker"]), order_hash=order_hash))
             elif name == "NoncesCancelled":
                 maker = _raw(args["maker"])
                 self.min_nonce[maker] = int(args["minNonce"])
-                cancels.append((maker, None, int(args["minNonce"])))
+                cancels.append(ChainCancel(maker, min_nonce=int(args["minNonce"])))
             elif name == "DelegateSet":
                 self.delegates[(_raw(args["maker"]), _raw(args["key"]))] = int(args["expiry"])
             elif name == "DelegateRevoked":
-                self.delegates[(_raw(args["maker"]), _raw(args["key"]))] = 0
+                maker, delegate = _raw(args["maker"]), _raw(args["key"])
+                self.delegates[(maker, delegate)] = 0
+                cancels.append(ChainCancel(maker, delegate=delegate))
             elif name == "OneShotCancelled":
                 key = (_raw(args["maker"]), bytes(args["series"]))
                 if key in self.one_shot:

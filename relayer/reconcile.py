@@ -9,8 +9,9 @@
   it, as for any IOC/FOK order; the stored order keeps the amount as unfilled.
   The other order is innocent: its amount of the fill goes back on the book (`RestoreOrder`:
   in place, keeping priority, if it still rests), provided it is a resting kind of order (GTC or
-  post-only) that was neither cancelled nor expired meanwhile. IOC/FOK amounts are not
-  restored: their moment has passed.
+  post-only) that was neither cancelled nor expired meanwhile, and whose delegate key (if a
+  delegate signed it) still signs: the venue marks the amount unfilled with `delegate_revoked` /
+  `delegate_expired` instead. IOC/FOK amounts are not restored: their moment has passed.
 - A reason about the fill or the series (zero/too large amounts, mismatched series or sides,
   self trade, prices not crossed, fee above cap, unknown or expired series) means the pair
   should never have matched: both orders are cancelled if they rest (`series_closed` for

@@ -2,10 +2,11 @@
 
 `load` runs on a worker thread before the venue accepts input. It returns the rebuilt engine
 (whose book hash equals a replay of the stored journal by construction), the orders the venue
-needs to know (open ones and those with unsettled fills), the unsettled fills (their
-reservations), cancels the store recorded (soft by (maker, hash), on-chain by hash), armed
-dead-man's switches, and the batches still in flight, which the batcher resubmits first: the
-submitter resumes a journaled transaction or sends the batch once, so each `seq` applies once.
+needs to know (open ones and those with unsettled fills, with the delegate key that signed
+each), the unsettled fills (their reservations), cancels the store recorded (soft and
+dead-delegate ones by (maker, hash), on-chain by hash), armed dead-man's switches, and the
+batches still in flight, which the batcher resubmits first: the submitter resumes a journaled
+transaction or sends the batch once, so each `seq` applies once.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class OrderInfo:
     expiry: int
     tif: TimeInForce
     received_ms: int
+    #: the delegate key that signed the order (None: the maker's own key or its ERC-1271 wallet).
+    delegate: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,7 @@ def order_info(row: OrderRow, received_ms: int = 0) -> OrderInfo:
         row.expiry,
         TimeInForce(row.tif),
         received_ms,
+        row.delegate_key,
     )
 
 
@@ -111,7 +115,9 @@ def load(db: Engine, clock: Clock, config: EngineConfig) -> Recovered:
             if c.kind == "onchain":
                 out.onchain_cancelled.add(c.order_id)
             elif c.signature is not None and len(c.signature) >= 20:
-                # soft cancels store the maker in front of the signature bytes (see Venue.cancel)
+                # soft cancels store the maker in front of the signature bytes (see Venue.cancel);
+                # cancels for a dead delegate (kind "delegate") store maker + key: both are never
+                # restored after a skipped fill, and the order's id stays refused
                 out.soft_cancelled.add((c.signature[:20], c.order_id))
         out.inflight_batches = list(
             session.scalars(

@@ -39,7 +39,7 @@ from relayer.cancels import (
     cancel_digest,
     recover_cancel_signer,
 )
-from relayer.chainstate import ChainState, SeriesTerms, StoreIndexerStore
+from relayer.chainstate import ChainCancel, ChainState, SeriesTerms, StoreIndexerStore
 from relayer.config import VenueConfig
 from relayer.engine import (
     Cancelled,
@@ -135,6 +135,8 @@ class _Candidate:
     preimage: bytes = b""
     order_id: bytes | None = None
     signer: bytes | None = None
+    #: the signer, when intake accepted it as a live delegate of the maker
+    delegate: bytes | None = None
     result: OrderResult | None = None
 
     def reject(self, code: RejectCode, message: str) -> None:
@@ -243,6 +245,10 @@ class Venue:
         #: resting orders in the last snapshot taken (see `_snapshot_if_due`).
         self._snapshot_size = recovered.engine.resting_count()
         self._orders: dict[bytes, OrderInfo] = dict(recovered.orders)
+        #: resting delegate-signed orders by (maker, delegate key); ids that left the book are
+        #: dropped lazily (see `_forget_if_done`, `_cancel_delegated`)
+        self._delegated: dict[tuple[bytes, bytes], set[bytes]] = {}
+        self._track_delegated()
         #: ids of recently accepted orders, oldest first (bounded; older ones are looked up in the store).
         self._recent: set[bytes] = set()
         self._recent_order: deque[bytes] = deque()
@@ -301,6 +307,7 @@ class Venue:
         venue = cls(config, db, chain, recovered)
         await venue._load_recent_ids()
         await venue._restore_reservations()
+        await venue._read_delegates()
         await asyncio.to_thread(venue.state.refresh_head)
         return venue
 
@@ -381,12 +388,100 @@ class Venue:
                 self._forget_if_done(oid)
 
     def _forget_if_done(self, order_id: bytes) -> None:
-        if self._engine.order(order_id) is None and order_id not in self._fill_refs:
-            self._orders.pop(order_id, None)
+        if self._engine.order(order_id) is None:
+            if self._delegated:
+                info = self._orders.get(order_id)
+                if info is not None and info.delegate is not None:
+                    self._untrack_delegated(info)
+            if order_id not in self._fill_refs:
+                self._orders.pop(order_id, None)
 
     def reserved(self, maker: bytes, asset: bytes) -> int:
         """What `maker`'s resting orders and unsettled fills reserve of `asset` (base units)."""
         return self._reservations.reserved(maker, asset)
+
+    # ------------------------------------------------------------------ delegate-signed orders
+
+    def _delegate_deadline_ms(self, expiry: int) -> int:
+        """The first unix ms at which orders signed by a delegate whose `delegateExpiry` is `expiry`
+        no longer match (nor are accepted): the exchange takes them while `block.timestamp <
+        expiry`, i.e. up to `expiry - 1`, which the venue treats as it treats an order's own expiry
+        (its clock against `EngineConfig.expires_at_ms`, margin included). 0 (revoked) is long past.
+        """
+        return self.config.engine.expires_at_ms(expiry - 1)
+
+    def _track_delegated(self) -> None:
+        """Index the resting delegate-signed orders of `_orders` (at open and after a rebuild)."""
+        self._delegated = {}
+        for oid, info in self._orders.items():
+            if info.delegate is not None and self._engine.order(oid) is not None:
+                self._delegated.setdefault((info.maker, info.delegate), set()).add(oid)
+
+    def _untrack_delegated(self, info: OrderInfo) -> None:
+        assert info.delegate is not None
+        pair = (info.maker, info.delegate)
+        ids = self._delegated.get(pair)
+        if ids is not None:
+            ids.discard(info.order_id)
+            if not ids:
+                del self._delegated[pair]
+
+    async def _read_delegates(self) -> None:
+        """Read `delegateExpiry` of the tracked (maker, key) pairs the chain cache lacks (start-up, reorgs)."""
+        missing = [pair for pair in self._delegated if pair not in self.state.delegates]
+        if missing:
+            await self.state.prefetch(delegates=missing)
+
+    def _delegate_death(self, info: OrderInfo, now_ms: int) -> CancelReason | None:
+        """`delegate_revoked`/`delegate_expired` if `info` was signed by a delegate that no longer
+        signs at `now_ms` (as far as the chain cache knows), else None."""
+        if info.delegate is None:
+            return None
+        expiry = self.state.delegates.get((info.maker, info.delegate))
+        if expiry is None or self._delegate_deadline_ms(expiry) > now_ms:
+            return None
+        return CancelReason.DELEGATE_REVOKED if expiry == 0 else CancelReason.DELEGATE_EXPIRED
+
+    def _dead_delegates(self, now_ms: int) -> list[tuple[tuple[bytes, bytes], CancelReason]]:
+        """The tracked (maker, key) pairs whose key no longer signs at `now_ms`, with the cancel reason.
+
+        The chain cache decides: `delegateExpiry` 0 means revoked (`setDelegate` never sets 0),
+        anything else expired. A pair the cache lacks is skipped until the chain loop re-reads it.
+        """
+        delegates = self.state.delegates
+        deadline = self._delegate_deadline_ms
+        dead: list[tuple[tuple[bytes, bytes], CancelReason]] = []
+        for pair in self._delegated:
+            expiry = delegates.get(pair)
+            if expiry is not None and deadline(expiry) <= now_ms:
+                dead.append((pair, CancelReason.DELEGATE_REVOKED if expiry == 0 else CancelReason.DELEGATE_EXPIRED))
+        return dead
+
+    def _cancel_delegated(
+        self, dead: Iterable[tuple[tuple[bytes, bytes], CancelReason]], now_ms: int
+    ) -> tuple[list[_Input], list[Update]]:
+        """Cancel every resting order signed by each dead (maker, key), in arrival order, with its reason.
+
+        Applied to the engine and memory here; the caller commits the returned inputs (the journal
+        entries, and `cancels` rows of kind "delegate" whose signature column holds maker + key)
+        before publishing the updates. The orders also count as soft-cancelled, here and after a
+        restart (`recovery.load`): a skipped fill never restores them, even once the key is
+        registered again, and their ids stay refused.
+        """
+        inputs: list[_Input] = []
+        updates: list[Update] = []
+        for (maker, key), reason in dead:
+            ids = self._delegated.pop((maker, key), None)
+            if not ids:
+                continue
+            resting = sorted((r for oid in ids if (r := self._engine.order(oid)) is not None), key=lambda r: r.arrival)
+            for r in resting:
+                command = CancelOrder(r.order_id, reason, now_ms)
+                seq, events, ups = self._apply(command, now_ms)
+                self._soft_cancelled.add((maker, r.order_id))
+                inputs.append(_Input(seq, command, events, cancel=(r.order_id, "delegate", reason.value, maker + key)))
+                updates.extend(ups)
+        return inputs, updates
 
     # ------------------------------------------------------------------ applying inputs
 
@@ -417,6 +512,8 @@ class Venue:
                     info = self._orders.get(e.order_id)
                     if info is not None:
                         self._reserve_order(info, e.remaining)
+                if info is not None and info.delegate is not None:
+                    self._delegated.setdefault((info.maker, info.delegate), set()).add(e.order_id)
                 if stream:
                     if info is not None:
                         updates.append(
@@ -457,6 +554,14 @@ class Venue:
     def _write_for(self, inputs: list[_Input], now_ms: int) -> GroupWrite:
         """The store rows of `inputs` (already applied, in journal order), plus a snapshot when due."""
         write = GroupWrite(sqlite=self._sqlite)
+        self._add_inputs(write, inputs, now_ms)
+        if inputs:
+            self._snapshot_if_due(write)
+        return write
+
+    @staticmethod
+    def _add_inputs(write: GroupWrite, inputs: list[_Input], now_ms: int) -> None:
+        """Add the store rows of `inputs` (already applied, in journal order) to `write`."""
         for item in inputs:
             if item.insert is not None:
                 write.place(item.insert, item.seq, item.client_id, item.command)
@@ -466,9 +571,6 @@ class Venue:
             if item.cancel is not None:
                 oid, kind, reason, sig = item.cancel
                 write.cancel(oid, kind, reason, sig, item.seq, now_ms)
-        if inputs:
-            self._snapshot_if_due(write)
-        return write
 
     def _snapshot_if_due(self, write: GroupWrite) -> None:
         """Add a snapshot to `write` once `config.snapshot_every` entries, and at least as many
@@ -526,6 +628,7 @@ class Venue:
             self._snapshot_seq = recovered.snapshot_seq
             self._snapshot_size = recovered.engine.resting_count()
             self._orders = dict(recovered.orders)
+            self._track_delegated()
             self._dead_man = dict(recovered.dead_man)
             self._soft_cancelled = set(recovered.soft_cancelled)
             self._pending_fills = list(recovered.pending_fills)
@@ -630,14 +733,19 @@ class Venue:
                 codes={c.maker for c in need_code},
                 delegates={(c.maker, c.signer) for c in need_code if c.signer is not None},
             )
-            now_s = self._clock() // 1000
+            now_ms = self._clock()
             for c in need_code:
                 is_contract = self.state.has_code.get(c.maker, False)
                 if c.signer is None and not is_contract:
                     c.reject(RejectCode.INVALID_SIGNATURE, "not a 65-byte low-s ECDSA signature with v in {27, 28}")
                     continue
-                # 4. signer: a live delegate, else the exchange's own check (ERC-1271 wallets)
-                if c.signer is not None and self.state.delegates.get((c.maker, c.signer), 0) > now_s:
+                # 4. signer: a live delegate (live as an order is: see `_delegate_deadline_ms`),
+                # else the exchange's own check (ERC-1271 wallets)
+                if (
+                    c.signer is not None
+                    and self._delegate_deadline_ms(self.state.delegates.get((c.maker, c.signer), 0)) > now_ms
+                ):
+                    c.delegate = c.signer
                     continue
                 assert c.signed is not None
                 if is_contract and await asyncio.to_thread(
@@ -738,6 +846,13 @@ class Venue:
         expires_at_ms = self.config.engine.expires_at_ms
         spends = self._one_shot_spends
         # ---- synchronous section: checks against the latest memory, then the engine (no awaits)
+        if self._delegated:
+            # orders of delegates that died since the last timer sweep leave the book before anything matches
+            dead = self._dead_delegates(now_ms)
+            if dead:
+                inputs, ups = self._cancel_delegated(dead, now_ms)
+                self._add_inputs(write, inputs, now_ms)
+                updates.extend(ups)
         for c in cands:
             if c.result is not None or c.signed is None or c.order_id is None:
                 continue
@@ -760,6 +875,13 @@ class Venue:
                 continue
             if oid in state.cancelled or (c.maker, oid) in self._soft_cancelled:
                 c.reject(RejectCode.ORDER_CANCELLED, "order was cancelled")
+                continue
+            if c.delegate is not None and (
+                (delegate_expiry := state.delegates.get((c.maker, c.delegate))) is not None
+                and self._delegate_deadline_ms(delegate_expiry) <= now_ms
+            ):
+                # revoked (event applied) or expired since step 4
+                c.reject(RejectCode.UNAUTHORIZED_SIGNER, "signer is neither the maker nor a live delegate")
                 continue
             seq = o.one_shot_seq
             if seq is None:
@@ -791,14 +913,27 @@ class Venue:
                 continue
             # accepted: journal and match
             info = OrderInfo(
-                oid, c.maker, o.series, o.is_buy, o.price, o.amount, o.max_fee, o.nonce, o.expiry, c.sub.tif, now_ms
+                oid,
+                c.maker,
+                o.series,
+                o.is_buy,
+                o.price,
+                o.amount,
+                o.max_fee,
+                o.nonce,
+                o.expiry,
+                c.sub.tif,
+                now_ms,
+                c.delegate,
             )
             self._orders[oid] = info
             command = PlaceOrder(
                 OrderSpec(oid, c.maker, o.series, o.is_buy, o.price, o.amount, o.expiry), c.sub.tif, now_ms
             )
             jseq, events, ups = self._apply(command, now_ms, (info, need))
-            write.place_signed(oid, c.maker, o, c.signed.signature, c.sub.tif.value, jseq, c.sub.client_id, command)
+            write.place_signed(
+                oid, c.maker, o, c.signed.signature, c.sub.tif.value, jseq, c.sub.client_id, command, c.delegate
+            )
             write.events(jseq, events)
             if ups:
                 updates.extend(ups)
@@ -816,7 +951,7 @@ class Venue:
             mine.append(oid)
         self._remember(mine)
         done: asyncio.Future[None] | None = None
-        if mine:
+        if write:  # accepted orders, or cancels of dead delegates' orders
             self._snapshot_if_due(write)
             done = asyncio.get_running_loop().create_future()
             inflight = self._inflight
@@ -1205,11 +1340,32 @@ class Venue:
                         )
 
                     await self._cancel_ids(maker, ids, CancelReason.DEAD_MAN_SWITCH, "dead_man", None, disarm)
+            if self._delegated and self._dead_delegates(now):
+                await self._sweep_delegated(now)
             nxt = self._engine.next_expiry_ms()
             if nxt is not None and nxt <= now:
                 command = ExpireOrders(now)
                 seq, events, ups = self._apply(command, now)
                 await self._commit(self._write_for([_Input(seq, command, events)], now), ups)
+
+    async def _sweep_delegated(self, now: int) -> None:
+        """Cancel the resting orders of delegates dead at `now` (`delegate_revoked` / `delegate_expired`).
+
+        An expiry is confirmed on-chain first (one `eth_call` per expired key): a `setDelegate`
+        that extended the key may be mined but not polled yet. Revocations are final. Without the
+        chain, the cache decides (cancelling a live key's orders is the safe mistake).
+        """
+        expired = [pair for pair, reason in self._dead_delegates(now) if reason is CancelReason.DELEGATE_EXPIRED]
+        if expired:
+            try:
+                await self.state.prefetch(delegates=expired)
+            except ChainError as exc:
+                log.warning("re-reading expired delegates failed, cancelling per the cache: %s", exc)
+        if self._rebuilding:
+            return
+        inputs, updates = self._cancel_delegated(self._dead_delegates(now), now)
+        if inputs:
+            await self._commit(self._write_for(inputs, now), updates)
 
     # ------------------------------------------------------------------ background: chain
 
@@ -1224,6 +1380,8 @@ class Venue:
                 # re-reads the blocks); while rebuilding, nothing is stored and the next poll re-reads
                 if not self._rebuilding and await self._chain_effects(cancels):
                     self._indexed_block = update.next_block
+                # delegates of resting orders a reorg dropped from the cache (read at start-up otherwise)
+                await self._read_delegates()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -1232,13 +1390,20 @@ class Venue:
                 self._indexer_store.discard()
             await asyncio.sleep(self.config.chain_poll_s)
 
-    async def _chain_effects(self, cancels: list[tuple[bytes, bytes | None, int | None]]) -> bool:
-        """Apply on-chain cancels and advance the indexer cursor, in one commit; True once durable."""
+    async def _chain_effects(self, cancels: list[ChainCancel]) -> bool:
+        """Apply on-chain cancels and delegate revocations and advance the indexer cursor, in one
+        commit; True once durable."""
         now_ms = self._clock()
         inputs: list[_Input] = []
         updates: list[Update] = []
         unknown: list[bytes] = []
-        for maker, order_hash, min_nonce in cancels:
+        for maker, order_hash, min_nonce, delegate in cancels:
+            if delegate is not None:
+                # every resting order the key signed, even if a later event registers it again
+                ins, ups = self._cancel_delegated([((maker, delegate), CancelReason.DELEGATE_REVOKED)], now_ms)
+                inputs.extend(ins)
+                updates.extend(ups)
+                continue
             if order_hash is not None:
                 ids = [order_hash]
                 kind = "onchain"
@@ -1442,6 +1607,8 @@ class Venue:
                     if info is None:
                         continue
                     command: Command | None = None
+                    # an order whose delegate key died is never put back (it could not settle)
+                    death = self._delegate_death(info, now_ms)
                     if cancel and self._engine.order(oid) is not None:
                         command = CancelOrder(oid, v.reason, now_ms)
                     elif (
@@ -1449,6 +1616,7 @@ class Venue:
                         and info.tif in (TimeInForce.GTC, TimeInForce.POST_ONLY)
                         and (info.maker, oid) not in self._soft_cancelled
                         and oid not in self.state.cancelled
+                        and death is None
                     ):
                         spec = OrderSpec(oid, info.maker, info.series, info.is_buy, info.price, f.amount, info.expiry)
                         command = RestoreOrder(spec, now_ms)
@@ -1459,7 +1627,7 @@ class Venue:
                     if not isinstance(command, RestoreOrder):
                         # the amount never traded: the stored order says so (an innocent IOC/FOK
                         # order, or one cancelled meanwhile, keeps it unfilled rather than "filled")
-                        why = v.reason if cancel else CancelReason.SETTLEMENT_FAILED
+                        why = v.reason if cancel else death or CancelReason.SETTLEMENT_FAILED
                         unfilled.append((oid, f.amount, why.value))
             else:
                 statuses[f.id] = (FillStatus.SETTLED.value, None)

@@ -35,6 +35,11 @@ class CancelReason(StrEnum):
     ONCHAIN_CANCEL = "onchain_cancel"
     #: the maker's collateral no longer covers the order (a fill was skipped for lack of funds).
     INSUFFICIENT_COLLATERAL = "insufficient_collateral"
+    #: the delegate key that signed the order was revoked on-chain (`DelegateRevoked`).
+    DELEGATE_REVOKED = "delegate_revoked"
+    #: the delegate key that signed the order reached its `delegateExpiry` (the venue's clock, with
+    #: the engine's expiry margin, as for the order's own expiry).
+    DELEGATE_EXPIRED = "delegate_expired"
 
 
 class RejectCode(StrEnum):

@@ -693,7 +693,8 @@ class AsyncClient:
         With `cancel_resting` (default) it then cancels, with signed cancels by the maker's own
         key, every open order of this maker that `key` signed: those can no longer settle (the
         exchange skips a fill whose signer is not a live delegate), so they should not rest.
-        Returns the hashes of the cancelled orders.
+        The relayer cancels them too (reason `delegate_revoked`) once it polls the revocation;
+        this makes it immediate. Returns the hashes of the orders cancelled here.
         """
         address = key if isinstance(key, str) else key.address
         chain = await self._onchain()

@@ -45,7 +45,7 @@ _PENDING = FillStatus.PENDING.value
 
 _ORDER_COLUMNS = (
     "order_id, maker, series, is_buy, price, amount, max_fee, nonce, expiry, signature, tif, "
-    "status, remaining, cancel_reason, client_id, created_seq, updated_seq"
+    "status, remaining, cancel_reason, client_id, created_seq, updated_seq, delegate_key"
 )
 _FILL_COLUMNS = "journal_seq, series, book_seq, maker_order_id, taker_order_id, taker_is_buy, price, amount, status"
 
@@ -83,7 +83,7 @@ def _marks(n: int) -> str:
 
 
 _STATEMENTS = {
-    "order": f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES {_marks(17)}",
+    "order": f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES {_marks(18)}",
     "update": "UPDATE orders SET remaining = ?, status = ?, updated_seq = ? WHERE order_id = ?",
     "update_reason": (
         "UPDATE orders SET remaining = ?, status = ?, cancel_reason = ?, updated_seq = ? WHERE order_id = ?"
@@ -121,7 +121,8 @@ class GroupWrite:
     def __init__(self, *, sqlite: bool) -> None:
         self._uint: Callable[[int], Any] = _uint_sqlite if sqlite else _uint_native
         self._journal: list[tuple[int, str, int, bytes]] = []
-        #: new orders: id -> [signed fields (`_Signed`), client_id, created_seq, status, remaining, reason, updated_seq]
+        #: new orders: id -> [(id, maker, signed fields, signature, tif, delegate key), client_id, created_seq,
+        #: status, remaining, reason, updated_seq]
         self._new: dict[bytes, list[Any]] = {}
         #: changes of orders stored before this group: id -> [remaining, status, reason or None, seq, reason set]
         self._changes: dict[bytes, list[Any]] = {}
@@ -136,7 +137,17 @@ class GroupWrite:
 
     def place(self, order: SignedOrder, seq: int, client_id: str | None, command: Command) -> None:
         """A new order, journaled at `seq` (its events follow through `events`)."""
-        self.place_signed(order.order_id, order.maker, order, order.signature, order.tif.value, seq, client_id, command)
+        self.place_signed(
+            order.order_id,
+            order.maker,
+            order,
+            order.signature,
+            order.tif.value,
+            seq,
+            client_id,
+            command,
+            delegate_key=order.delegate_key,
+        )
 
     def place_signed(
         self,
@@ -148,14 +159,16 @@ class GroupWrite:
         seq: int,
         client_id: str | None,
         command: Command,
+        delegate_key: bytes | None = None,
     ) -> None:
         """`place` without building a `records.SignedOrder` first (the intake's hot path).
 
-        `fields`: any object with the order's signed fields (a `settlement.order.Order` does).
+        `fields`: any object with the order's signed fields (a `settlement.order.Order` does);
+        `delegate_key`: the delegate key that signed it (None: the maker's own key or wallet).
         """
         self._journal.append((seq, "place", command.now_ms, encode_command(command)))
         self._new[order_id] = [
-            (order_id, maker, fields, signature, tif),
+            (order_id, maker, fields, signature, tif, delegate_key),
             client_id,
             seq,
             _OPEN,
@@ -248,10 +261,17 @@ class GroupWrite:
                     client_id,
                     created,
                     updated,
+                    delegate_key,
                 )
-                for (order_id, maker, o, signature, tif), client_id, created, status, remaining, reason, updated in (
-                    self._new.values()
-                )
+                for (
+                    (order_id, maker, o, signature, tif, delegate_key),
+                    client_id,
+                    created,
+                    status,
+                    remaining,
+                    reason,
+                    updated,
+                ) in self._new.values()
             ],
         )
         plain = [(u(c[0]), c[1], c[3], oid) for oid, c in self._changes.items() if not c[4]]

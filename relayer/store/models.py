@@ -7,7 +7,7 @@ The relayer's database is the source of truth for open orders (the chain is for 
 - `orders`: each signed order with all its EIP-712 fields, its status and remaining amount;
 - `fills`: each engine fill, its batch and its on-chain outcome;
 - `batches`: `settleBatch(seq, fills)` submissions and their transaction;
-- `cancels`: cancel requests (signed, cancel-all, dead-man's switch, on-chain);
+- `cancels`: cancel requests (signed, cancel-all, dead-man's switch, on-chain, dead delegate key);
 - `cursors`: how far the chain indexer has read, per name;
 - `dead_man_switches`: each maker's armed cancel-after deadline.
 
@@ -97,6 +97,10 @@ class OrderRow(Base):
     cancel_reason: Mapped[str | None] = mapped_column(String(32))
     #: the client's own tag for the order (echoed back), if it sent one.
     client_id: Mapped[str | None] = mapped_column(String(64))
+    #: the delegate key intake accepted the signature of (`Exchange.setDelegate`); NULL when the
+    #: maker's own key (or its ERC-1271 wallet) signed. The venue cancels the order when that key
+    #: is revoked or expires.
+    delegate_key: Mapped[bytes | None] = mapped_column(LargeBinary(20))
     #: journal seq of the command that placed it (its time priority) and of its last change.
     created_seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     updated_seq: Mapped[int] = mapped_column(BigInteger)

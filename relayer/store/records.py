@@ -36,6 +36,8 @@ class SignedOrder:
     expiry: int
     signature: bytes
     tif: TimeInForce
+    #: the delegate key that signed it (None: the maker's own key or its ERC-1271 wallet).
+    delegate_key: bytes | None = None
 
 
 def insert_order(session: Session, order: SignedOrder, created_seq: int, client_id: str | None = None) -> None:
@@ -57,6 +59,7 @@ def insert_order(session: Session, order: SignedOrder, created_seq: int, client_
             remaining=order.amount,
             cancel_reason=None,
             client_id=client_id,
+            delegate_key=order.delegate_key,
             created_seq=created_seq,
             updated_seq=created_seq,
         )
@@ -134,7 +137,7 @@ def insert_cancel(
     created_ms: int,
     signature: bytes | None = None,
 ) -> None:
-    """Record a cancel request (`kind`: signed, cancel_all, dead_man, onchain, operator)."""
+    """Record a cancel request (`kind`: signed, cancel_all, dead_man, onchain, operator, delegate)."""
     session.add(
         CancelRow(
             order_id=order_id,

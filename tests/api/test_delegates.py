@@ -164,8 +164,15 @@ async def test_an_expired_delegate_is_refused_by_the_relayer_and_the_exchange(
             assert (await delegate.submit(live)).status == "open"
             assert rig.venue.state.is_valid_signature_onchain(live.order.as_tuple(), live.signature)
 
-            # the relayer's clock passes the expiry: refused, nothing changes
+            # the relayer's clock passes the expiry: the resting order is cancelled, a new one refused
             offset_ms[0] = (expiry + 1) * 1000 - now_ms()
+            live_hash = live.digest(rig.chain.manifest.domain)
+
+            async def live_cancelled() -> bool:
+                view = await owner.order(live_hash)
+                return bool(view["status"] == "cancelled" and view["cancelReason"] == "delegate_expired")
+
+            await eventually(live_cancelled)
             late = await delegate.sign(_sell(delegate, rig, price=2 * PRICE))
             before = rig.snapshot()
             with pytest.raises(InvalidSignature) as refused:

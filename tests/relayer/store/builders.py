@@ -11,8 +11,10 @@ SERIES = bytes.fromhex("5e" * 32)
 T0_MS = 1_700_000_000_000
 
 
-def signed(spec: OrderSpec, tif: TimeInForce = TimeInForce.GTC, *, nonce: int = 0) -> SignedOrder:
-    """The store record of `spec`, with a placeholder 65-byte signature."""
+def signed(
+    spec: OrderSpec, tif: TimeInForce = TimeInForce.GTC, *, nonce: int = 0, delegate_key: bytes | None = None
+) -> SignedOrder:
+    """The store record of `spec`, with a placeholder 65-byte signature (by `delegate_key` if given)."""
     return SignedOrder(
         spec.order_id,
         spec.maker,
@@ -25,6 +27,7 @@ def signed(spec: OrderSpec, tif: TimeInForce = TimeInForce.GTC, *, nonce: int = 
         expiry=spec.expiry,
         signature=b"\x1b" * 65,
         tif=tif,
+        delegate_key=delegate_key,
     )
 
 

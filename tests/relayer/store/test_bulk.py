@@ -35,6 +35,7 @@ def _rows(session: Session) -> dict[str, list[tuple[Any, ...]]]:
         "orders": table(
             o, o.order_id, o.maker, o.series, o.is_buy, o.price, o.amount, o.max_fee, o.nonce, o.expiry,
             o.signature, o.tif, o.status, o.remaining, o.cancel_reason, o.client_id, o.created_seq, o.updated_seq,
+            o.delegate_key,
         ),
         "fills": table(
             f, f.journal_seq, f.book_seq, f.series, f.maker_order_id, f.taker_order_id, f.taker_is_buy, f.price,
@@ -45,13 +46,19 @@ def _rows(session: Session) -> dict[str, list[tuple[Any, ...]]]:
     }  # fmt: skip
 
 
+def _delegate(seq: int) -> bytes | None:
+    """Every third order is signed by one of two delegate keys; the others by their maker."""
+    return None if seq % 3 else bytes([0xD0 + seq % 2]) * 20
+
+
 def test_a_group_write_stores_the_same_rows_as_the_orm_path(db: Engine) -> None:
     applied = _applied(400, seed=11)
     with Session(db) as session:
         session.begin()
         for seq, command, events in applied:
             if isinstance(command, PlaceOrder):
-                insert_order(session, signed(command.order, command.tif, nonce=seq), seq, client_id=f"c{seq}")
+                order = signed(command.order, command.tif, nonce=seq, delegate_key=_delegate(seq))
+                insert_order(session, order, seq, client_id=f"c{seq}")
                 session.flush()
             journal.append(session, seq, command)
             record_events(session, seq, events)
@@ -68,7 +75,8 @@ def test_a_group_write_stores_the_same_rows_as_the_orm_path(db: Engine) -> None:
     for seq, command, events in applied:
         write = writes[seq * 3 // (len(applied) + 1)]
         if isinstance(command, PlaceOrder):
-            write.place(signed(command.order, command.tif, nonce=seq), seq, f"c{seq}", command)
+            order = signed(command.order, command.tif, nonce=seq, delegate_key=_delegate(seq))
+            write.place(order, seq, f"c{seq}", command)
         else:
             write.command(seq, command)
         write.events(seq, events)
@@ -81,6 +89,7 @@ def test_a_group_write_stores_the_same_rows_as_the_orm_path(db: Engine) -> None:
         stored = _rows(session)
 
     assert sum(len(rows) for rows in expected.values()) > 400
+    assert {r[-1] for r in expected["orders"]} == {None, b"\xd0" * 20, b"\xd1" * 20}
     assert stored == expected
 
 

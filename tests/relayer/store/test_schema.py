@@ -46,14 +46,14 @@ def test_migrations_reach_head_and_match_the_models(db: Engine) -> None:
     with db.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
 
-    assert current_revision(db) == "0003"
+    assert current_revision(db) == "0004"
     assert diff == []
 
 
 def test_upgrading_an_up_to_date_store_changes_nothing(store_url: str, db: Engine) -> None:
     upgrade(store_url)
 
-    assert current_revision(db) == "0003"
+    assert current_revision(db) == "0004"
 
 
 def test_uint256_columns_are_exact_and_compare_numerically(db: Engine) -> None:
