@@ -28,6 +28,9 @@ contract Handler {
 
     address[] public actors;
     uint256[] internal keys;
+    /// @dev Each actor's registered delegate (hot) key: orders it signs take the exchange's slow
+    ///      signature path (`_isValidSignature`) in the middle of a batch.
+    uint256[] internal delegateKeys;
     uint256[] internal oracleKeys; // sorted by address
 
     struct Tracked {
@@ -44,6 +47,8 @@ contract Handler {
     uint64 public ghostBatches;
     uint256 public ghostTrades;
     uint256 public ghostSkips;
+    /// @dev Fills whose maker order was signed by its maker's delegate key (slow signature path).
+    uint256 public ghostDelegateSigned;
     bool public ghostReplayAccepted;
     bool public ghostDeadOrderFilled;
     /// @dev Options filled per order digest, summed from Trade events (the only record of a
@@ -81,6 +86,10 @@ contract Handler {
         for (uint256 i; i < actorKeys.length; ++i) {
             keys.push(actorKeys[i]);
             actors.push(vm.addr(actorKeys[i]));
+            uint256 hot = uint256(keccak256(abi.encode("delegate", i)));
+            delegateKeys.push(hot);
+            vm.prank(actors[i]);
+            exchange_.setDelegate(vm.addr(hot), block.timestamp + 3650 days);
         }
         oracleKeys = sortedOracleKeys;
         ghostNow = block.timestamp;
@@ -271,6 +280,29 @@ contract Handler {
         else if (mutation == 2) f.makerFee = 3e6; // above cap
         else if (mutation == 3) f.amount = 0;
         else if (mutation == 4) f.takerSignature = hex"00";
+        else if (mutation == 5 && _isActor(f.maker.maker)) {
+            f.makerSignature = _signWith(_delegateOf(f.maker.maker), f.maker); // valid, through the slow path
+            ghostDelegateSigned++;
+        }
+    }
+
+    function _isActor(address a) internal view returns (bool) {
+        for (uint256 i; i < actors.length; ++i) {
+            if (actors[i] == a) return true;
+        }
+        return false;
+    }
+
+    function _delegateOf(address actor) internal view returns (uint256) {
+        for (uint256 i; i < actors.length; ++i) {
+            if (actors[i] == actor) return delegateKeys[i];
+        }
+        revert("not an actor");
+    }
+
+    function _signWith(uint256 key, OrderLib.Order memory o) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, exchange.hashOrder(o));
+        return abi.encodePacked(r, s, v);
     }
 
     /// @dev Either two new crossing orders or two tracked ones (partial fills, overfills,

@@ -50,6 +50,7 @@ contract StrikebookInvariantTest is StrikebookTest {
         console2.log("batches", handler.ghostBatches());
         console2.log("trades", handler.ghostTrades());
         console2.log("skips", handler.ghostSkips());
+        console2.log("fills with a delegate-signed maker order", handler.ghostDelegateSigned());
         console2.log("price final", fin);
     }
 
