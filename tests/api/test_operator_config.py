@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from relayer.cli import cli
 from relayer.operator_config import default_map
@@ -32,22 +32,15 @@ def test_relayer_start_parses_its_options_with_strikebook_api_set(tmp_path: Path
     assert "missing.json" in str(result.exception) + result.output
 
 
+def _start_with_limits(tmp_path: Path, batch_size: int, max_fills: int) -> Result:
+    """`relayer start` with the two batching limits and a manifest that does not exist."""
+    args = ["relayer", "start", "--manifest", str(tmp_path / "missing.json"), "--data-dir", str(tmp_path)]
+    limits = ["--batch-size", str(batch_size), "--max-fills-per-order", str(max_fills)]
+    return CliRunner().invoke(cli, args + limits)
+
+
 def test_relayer_start_refuses_a_fill_limit_above_the_batch_size(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        cli,
-        [
-            "relayer",
-            "start",
-            "--manifest",
-            str(tmp_path / "missing.json"),
-            "--data-dir",
-            str(tmp_path),
-            "--batch-size",
-            "8",
-            "--max-fills-per-order",
-            "9",
-        ],
-    )
+    result = _start_with_limits(tmp_path, 8, 9)
     # refused before anything is opened, with a usage error that names both settings
     assert result.exit_code == 2
     assert "max_fills_per_order (9) exceeds batch_size (8)" in result.output
@@ -55,21 +48,7 @@ def test_relayer_start_refuses_a_fill_limit_above_the_batch_size(tmp_path: Path)
 
 
 def test_relayer_start_accepts_a_fill_limit_within_the_batch_size(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        cli,
-        [
-            "relayer",
-            "start",
-            "--manifest",
-            str(tmp_path / "missing.json"),
-            "--data-dir",
-            str(tmp_path),
-            "--batch-size",
-            "8",
-            "--max-fills-per-order",
-            "3",
-        ],
-    )
+    result = _start_with_limits(tmp_path, 8, 3)
     # the limits pass; the command then stops at the missing manifest
     assert "max_fills_per_order" not in result.output
     assert "missing.json" in str(result.exception) + result.output
