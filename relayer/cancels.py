@@ -12,7 +12,11 @@ ERC-1271 `isValidSignature(bytes32,bytes)`:
 |now - timestamp| <= the window (30 s by default), and per maker and message type only with a
 timestamp strictly above the last one it accepted; a `CancelAll` cancels only orders the
 relayer had received before the message's timestamp, so a replayed message cannot hit newer
-orders. These are relayer cancels: they never reach the chain; for a hard cancel use
+orders. A `CancelAll`, and a `CancelAfter` switch when it fires, also cover the maker's orders
+(received before it) that are already fully matched with fills not final on-chain: if such a
+fill is skipped through the counterparty's fault, the order is not put back on the book (the
+amount stays unfilled, reason `requested` / `dead_man_switch`), as for the cancelled resting
+ones. These are relayer cancels: they never reach the chain; for a hard cancel use
 `Exchange.cancelOrders` / `cancelAllBelow`.
 
 This module is pure (hashing, typed data, signing helpers for the SDK and tests); the venue

@@ -10,8 +10,18 @@
   The other order is innocent: its amount of the fill goes back on the book (`RestoreOrder`:
   in place, keeping priority, if it still rests), provided it is a resting kind of order (GTC or
   post-only) that was neither cancelled nor expired meanwhile, and whose delegate key (if a
-  delegate signed it) still signs: the venue marks the amount unfilled with `delegate_revoked` /
-  `delegate_expired` instead. IOC/FOK amounts are not restored: their moment has passed.
+  delegate signed it) still signs. No restore, the amount stays unfilled on the stored order,
+  when meanwhile:
+  - the maker cancelled it by hash with a signed cancel (`Venue.cancel`), or on-chain;
+  - its delegate key was revoked or expired (reason `delegate_revoked` / `delegate_expired`);
+  - the maker pulled its orders with a signed cancel-all (`Venue.cancel_all`, orders received
+    before its timestamp), its dead-man's switch fired (`Venue.cancel_after`), or the operator
+    drained it (`Venue.drain_maker`), with reason `requested` / `dead_man_switch` / `operator`.
+    This covers the order whether it still rested (partly filled) or was off the book, fully
+    matched with fills not final yet: the pull marks it (`Venue._pulled`), in the commit of the
+    cancel, and the mark survives a restart (`recovery.Recovered.pulled`, from the `cancels`
+    rows). Orders of other makers, and (cancel-all) orders received after it, are restored.
+  IOC/FOK amounts are not restored: their moment has passed.
 - A reason about the fill or the series (zero/too large amounts, mismatched series or sides,
   self trade, prices not crossed, fee above cap, unknown or expired series) means the pair
   should never have matched: both orders are cancelled if they rest (`series_closed` for

@@ -4,9 +4,10 @@
 (whose book hash equals a replay of the stored journal by construction), the orders the venue
 needs to know (open ones and those with unsettled fills, with the delegate key that signed
 each), the unsettled fills (their reservations), cancels the store recorded (soft and
-dead-delegate ones by (maker, hash), on-chain by hash), armed dead-man's switches, and the
-batches still in flight, which the batcher resubmits first: the submitter resumes a journaled
-transaction or sends the batch once, so each `seq` applies once.
+dead-delegate ones by (maker, hash), on-chain by hash, and the orders with unsettled fills that
+their maker pulled by cancel-all, dead-man's switch or operator drain, by hash with the reason),
+armed dead-man's switches, and the batches still in flight, which the batcher resubmits first:
+the submitter resumes a journaled transaction or sends the batch once, so each `seq` applies once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
 
-from relayer.engine import Clock, EngineConfig, MatchingEngine, TimeInForce
+from relayer.engine import CancelReason, Clock, EngineConfig, MatchingEngine, TimeInForce
 from relayer.store import journal
 from relayer.store.models import (
     BatchRow,
@@ -29,6 +30,11 @@ from relayer.store.models import (
     OrderStatus,
     SnapshotRow,
 )
+
+#: cancel kinds by which a maker (or the operator, for it) pulls all of its orders: cancel-all,
+#: the dead-man's switch and an operator drain. Their rows carry no signature (the order row
+#: names the maker); an order they cover that still has unsettled fills is never restored.
+PULL_KINDS = frozenset({"cancel_all", "dead_man", "operator"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,8 @@ class Recovered:
     #: armed dead-man's switches: maker -> deadline (unix ms).
     dead_man: dict[bytes, int] = field(default_factory=dict)
     soft_cancelled: set[tuple[bytes, bytes]] = field(default_factory=set)
+    #: orders with unsettled fills that a cancel of a `PULL_KINDS` kind covered: id -> its reason.
+    pulled: dict[bytes, CancelReason] = field(default_factory=dict)
     onchain_cancelled: set[bytes] = field(default_factory=set)
     inflight_batches: list[int] = field(default_factory=list)
     last_batch_seq: int = 0
@@ -119,6 +127,10 @@ def load(db: Engine, clock: Clock, config: EngineConfig) -> Recovered:
                 # cancels for a dead delegate (kind "delegate") store maker + key: both are never
                 # restored after a skipped fill, and the order's id stays refused
                 out.soft_cancelled.add((c.signature[:20], c.order_id))
+            elif c.kind in PULL_KINDS and c.order_id in needed:
+                # only orders that were the maker's when pulled get these rows (Venue._cancel_ids):
+                # the id alone names the order; once its fills are final nothing can restore it
+                out.pulled[c.order_id] = CancelReason(c.reason)
         out.inflight_batches = list(
             session.scalars(
                 select(BatchRow.seq)

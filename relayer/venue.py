@@ -257,6 +257,10 @@ class Venue:
         #: since): duplicate detection then needs no store lookups (see `_load_recent_ids`).
         self._recent_complete = False
         self._soft_cancelled: set[tuple[bytes, bytes]] = set(recovered.soft_cancelled)
+        #: orders with unsettled fills that their maker pulled (cancel-all, dead-man's switch,
+        #: operator drain), with the cancel's reason: a skipped fill never restores them (see
+        #: `_cancel_ids`); dropped with the order once its fills are final (`_forget_if_done`)
+        self._pulled: dict[bytes, CancelReason] = dict(recovered.pulled)
         self._inflight_batches = list(recovered.inflight_batches)
         self._last_batch_seq = recovered.last_batch_seq
         self._pending_fills = list(recovered.pending_fills)
@@ -395,6 +399,7 @@ class Venue:
                     self._untrack_delegated(info)
             if order_id not in self._fill_refs:
                 self._orders.pop(order_id, None)
+                self._pulled.pop(order_id, None)
 
     def reserved(self, maker: bytes, asset: bytes) -> int:
         """What `maker`'s resting orders and unsettled fills reserve of `asset` (base units)."""
@@ -631,6 +636,7 @@ class Venue:
             self._track_delegated()
             self._dead_man = dict(recovered.dead_man)
             self._soft_cancelled = set(recovered.soft_cancelled)
+            self._pulled = dict(recovered.pulled)
             self._pending_fills = list(recovered.pending_fills)
             self._one_shot_spends = _spends_of(recovered)
             self.state.one_shot.clear()  # re-read: spends of batches settled meanwhile are on-chain now
@@ -1049,8 +1055,18 @@ class Venue:
         kind: str,
         sig: bytes | None,
         also: Callable[[Session], None] | None = None,
+        settling: Iterable[bytes] = (),
     ) -> list[OrderResult]:
+        """Cancel the resting orders of `maker` among `ids` (one result per id), in one commit.
+
+        For a pull (`recovery.PULL_KINDS`: cancel-all, dead-man's switch, drain), the orders in
+        `settling` (the maker's, off the book with fills not final yet: see `_settling_of`) and
+        the cancelled ones with fills not final are marked pulled: a skipped fill of theirs is
+        never restored. The mark of an order off the book is its own `cancels` row, in the same
+        commit as the cancels (`recovery.load` rebuilds the marks); it yields no result.
+        """
         now_ms = self._clock()
+        pull = kind in recovery.PULL_KINDS
         inputs: list[_Input] = []
         updates: list[Update] = []
         results: list[OrderResult] = []
@@ -1063,9 +1079,15 @@ class Venue:
                 inputs.append(_Input(seq, command, events, cancel=(oid, kind, reason.value, sig)))
                 updates.extend(ups)
                 results.append(OrderResult(oid, OrderState.CANCELLED, resting.remaining, None, reason.value))
+                if pull and oid in self._fill_refs:
+                    self._pulled[oid] = reason
             else:
                 results.append(OrderResult(oid, OrderState.REJECTED, 0, "not_open", "no open order of this maker"))
         write = self._write_for(inputs, now_ms)
+        if pull:
+            for oid in settling:
+                self._pulled[oid] = reason
+                write.cancel(oid, kind, reason.value, sig, self._seq, now_ms)
         if also is not None:
             write.after.append(also)
         if write and not await self._commit(write, updates):
@@ -1107,20 +1129,45 @@ class Venue:
             await self._commit(write, [])
         return results
 
+    def _settling_of(self, maker: bytes, series: bytes | None = None, before_ms: int | None = None) -> list[bytes]:
+        """The orders of `maker` (of `series`, received before `before_ms`, if given) that are off
+        the book with fills not final yet and that a skipped fill would put back (GTC, post-only),
+        not marked pulled yet: what a pull covers besides the resting orders (see `_cancel_ids`)."""
+        out: list[bytes] = []
+        for oid in self._fill_refs:
+            info = self._orders.get(oid)
+            if (
+                info is not None
+                and info.maker == maker
+                and (series is None or info.series == series)
+                and (before_ms is None or info.received_ms < before_ms)
+                and info.tif in (TimeInForce.GTC, TimeInForce.POST_ONLY)
+                and oid not in self._pulled
+                and self._engine.order(oid) is None
+            ):
+                out.append(oid)
+        return out
+
     async def cancel_all(self, signed: SignedCancel) -> list[OrderResult]:
-        """Apply a signed `CancelAll`: cancel the maker's open orders (of one series or all) received before it."""
+        """Apply a signed `CancelAll`: cancel the maker's open orders (of one series or all) received before it.
+
+        Its orders received before it that are off the book with fills still settling are covered
+        too: a skipped fill of theirs is not restored (they are not in the results).
+        """
         msg = signed.message
         if not isinstance(msg, CancelAll):
             raise CancelRejected("cancel_invalid", "expected CancelAll")
         maker = await self._check_cancel(signed, "all")
+        series = None if msg.series == ALL_SERIES else msg.series
         ids = [
             r.order_id
-            for r in self._engine.open_orders(None if msg.series == ALL_SERIES else msg.series)
+            for r in self._engine.open_orders(series)
             if r.maker == maker
             and (info := self._orders.get(r.order_id)) is not None
             and info.received_ms < msg.timestamp
         ]
-        return await self._cancel_ids(maker, ids, CancelReason.REQUESTED, "cancel_all", None)
+        settling = self._settling_of(maker, series, msg.timestamp)
+        return await self._cancel_ids(maker, ids, CancelReason.REQUESTED, "cancel_all", None, settling=settling)
 
     async def cancel_after(self, signed: SignedCancel) -> int | None:
         """Arm (or with timeout 0 disarm) the maker's dead-man's switch; returns its deadline (unix ms) or None."""
@@ -1315,9 +1362,14 @@ class Venue:
             self._paused = None
 
     async def drain_maker(self, maker: bytes, reason: str = "operator") -> list[OrderResult]:
-        """Cancel every open order of `maker` (operator action); one result per cancelled order."""
+        """Cancel every open order of `maker` (operator action); one result per cancelled order.
+
+        Its orders off the book with fills still settling are covered too: a skipped fill of
+        theirs is not restored (they are not in the results).
+        """
         ids = [r.order_id for r in self._engine.open_orders() if r.maker == maker]
-        return await self._cancel_ids(maker, ids, CancelReason.OPERATOR, "operator", None)
+        settling = self._settling_of(maker)
+        return await self._cancel_ids(maker, ids, CancelReason.OPERATOR, "operator", None, settling=settling)
 
     # ------------------------------------------------------------------ background: timers
 
@@ -1339,7 +1391,10 @@ class Venue:
                             delete(DeadManRow).where(DeadManRow.maker == maker, DeadManRow.deadline_ms <= deadline)
                         )
 
-                    await self._cancel_ids(maker, ids, CancelReason.DEAD_MAN_SWITCH, "dead_man", None, disarm)
+                    settling = self._settling_of(maker)
+                    await self._cancel_ids(
+                        maker, ids, CancelReason.DEAD_MAN_SWITCH, "dead_man", None, disarm, settling=settling
+                    )
             if self._delegated and self._dead_delegates(now):
                 await self._sweep_delegated(now)
             nxt = self._engine.next_expiry_ms()
@@ -1607,8 +1662,10 @@ class Venue:
                     if info is None:
                         continue
                     command: Command | None = None
-                    # an order whose delegate key died is never put back (it could not settle)
+                    # an order whose delegate key died is never put back (it could not settle),
+                    # nor one its maker pulled (cancel-all, dead-man's switch, drain)
                     death = self._delegate_death(info, now_ms)
+                    pulled = self._pulled.get(oid)
                     if cancel and self._engine.order(oid) is not None:
                         command = CancelOrder(oid, v.reason, now_ms)
                     elif (
@@ -1617,6 +1674,7 @@ class Venue:
                         and (info.maker, oid) not in self._soft_cancelled
                         and oid not in self.state.cancelled
                         and death is None
+                        and pulled is None
                     ):
                         spec = OrderSpec(oid, info.maker, info.series, info.is_buy, info.price, f.amount, info.expiry)
                         command = RestoreOrder(spec, now_ms)
@@ -1627,7 +1685,7 @@ class Venue:
                     if not isinstance(command, RestoreOrder):
                         # the amount never traded: the stored order says so (an innocent IOC/FOK
                         # order, or one cancelled meanwhile, keeps it unfilled rather than "filled")
-                        why = v.reason if cancel else death or CancelReason.SETTLEMENT_FAILED
+                        why = v.reason if cancel else pulled or death or CancelReason.SETTLEMENT_FAILED
                         unfilled.append((oid, f.amount, why.value))
             else:
                 statuses[f.id] = (FillStatus.SETTLED.value, None)

@@ -500,7 +500,11 @@ class AsyncClient:
         return result
 
     async def cancel_all(self, series: bytes | str | None = None) -> list[bytes]:
-        """Cancel all your open orders (of one series, or all); returns the cancelled hashes."""
+        """Cancel all your open orders (of one series, or all); returns the cancelled hashes.
+
+        Your orders fully matched but not settled yet are covered too (not returned): if the chain
+        skips such a fill through the counterparty's fault, the order does not come back on the book.
+        """
         msg = CancelAll(self._maker_raw(), ALL_SERIES if series is None else _raw(series), self._timestamp("all"))
         body: dict[str, Any] = {
             "maker": self.maker_address,
@@ -513,7 +517,11 @@ class AsyncClient:
         return [_raw(h) for h in result["cancelled"]]
 
     async def cancel_after(self, timeout_ms: int) -> int | None:
-        """Arm (renew) the dead-man's switch: all your orders are cancelled unless renewed in time; 0 disarms."""
+        """Arm (renew) the dead-man's switch: all your orders are cancelled unless renewed in time; 0 disarms.
+
+        When it fires it also covers your orders fully matched but not settled yet: a fill of theirs
+        the chain skips through the counterparty's fault does not put them back on the book.
+        """
         msg = CancelAfter(self._maker_raw(), timeout_ms, self._timestamp("after"))
         body = {
             "maker": self.maker_address,

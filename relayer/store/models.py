@@ -7,7 +7,9 @@ The relayer's database is the source of truth for open orders (the chain is for 
 - `orders`: each signed order with all its EIP-712 fields, its status and remaining amount;
 - `fills`: each engine fill, its batch and its on-chain outcome;
 - `batches`: `settleBatch(seq, fills)` submissions and their transaction;
-- `cancels`: cancel requests (signed, cancel-all, dead-man's switch, on-chain, dead delegate key);
+- `cancels`: cancel requests (signed, cancel-all, dead-man's switch, on-chain, dead delegate key,
+  operator drain); a cancel-all, dead-man's switch or drain also writes a row for each of the
+  maker's orders off the book with fills not final yet, so a skipped fill never restores them;
 - `cursors`: how far the chain indexer has read, per name;
 - `dead_man_switches`: each maker's armed cancel-after deadline.
 
