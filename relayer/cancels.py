@@ -16,8 +16,9 @@ orders. A `CancelAll`, and a `CancelAfter` switch when it fires, also cover the 
 (received before it) that are already fully matched with fills not final on-chain: if such a
 fill is skipped through the counterparty's fault, the order is not put back on the book (the
 amount stays unfilled, reason `requested` / `dead_man_switch`), as for the cancelled resting
-ones. These are relayer cancels: they never reach the chain; for a hard cancel use
-`Exchange.cancelOrders` / `cancelAllBelow`.
+ones; so does a `CancelOrders` naming such an order (reason `requested`). These are relayer
+cancels: they never reach the chain; for a hard cancel use `Exchange.cancelOrders` /
+`cancelAllBelow`.
 
 This module is pure (hashing, typed data, signing helpers for the SDK and tests); the venue
 checks signers against chain state.

@@ -12,7 +12,13 @@
   post-only) that was neither cancelled nor expired meanwhile, and whose delegate key (if a
   delegate signed it) still signs. No restore, the amount stays unfilled on the stored order,
   when meanwhile:
-  - the maker cancelled it by hash with a signed cancel (`Venue.cancel`), or on-chain;
+  - the maker cancelled it by hash with a signed cancel (`Venue.cancel`, reason `requested`),
+    also while it was fully matched with its fill settling: the cancel writes a `cancels` row
+    for each hash it names that does not rest, in its own commit (nothing is acknowledged if
+    that fails), so the mark survives a restart (`recovery.Recovered.soft_cancelled`);
+  - the maker cancelled it on-chain by hash (`cancelOrders`) or by nonce: its nonce is below the
+    maker's floor (`cancelAllBelow`, `ChainState.min_nonce`, read from the chain when not cached,
+    e.g. after a restart; a one-shot nonce never is), reason `onchain_cancel`;
   - its delegate key was revoked or expired (reason `delegate_revoked` / `delegate_expired`);
   - the maker pulled its orders with a signed cancel-all (`Venue.cancel_all`, orders received
     before its timestamp), its dead-man's switch fired (`Venue.cancel_after`), or the operator

@@ -72,7 +72,6 @@ from relayer.store.group_commit import GroupCommitter
 from relayer.store.migrate import upgrade
 from relayer.store.models import BatchRow, BatchStatus, DeadManRow, FillRow, FillStatus, OrderRow, OrderStatus
 from relayer.store.records import SignedOrder as StoreOrder
-from relayer.store.records import insert_cancel
 from relayer.stream import BatchUpdate, BookDelta, FillUpdate, OrderUpdate, StreamHub, Subscription, TradeUpdate, Update
 from relayer.views import (
     BatchState,
@@ -436,6 +435,13 @@ class Venue:
         missing = [pair for pair in self._delegated if pair not in self.state.delegates]
         if missing:
             await self.state.prefetch(delegates=missing)
+
+    def _below_nonce_floor(self, info: OrderInfo) -> bool:
+        """Whether `info`'s nonce is below its maker's on-chain floor (`cancelAllBelow`, event
+        `NoncesCancelled`) as the venue knows it: the order is cancelled on-chain, as the chain
+        effects cancel such resting orders (`_chain_effects`) and intake refuses them. A one-shot
+        nonce (bit 255) never is: the exchange caps the floor at 2**255."""
+        return info.nonce < self.state.min_nonce.get(info.maker, 0)
 
     def _delegate_death(self, info: OrderInfo, now_ms: int) -> CancelReason | None:
         """`delegate_revoked`/`delegate_expired` if `info` was signed by a delegate that no longer
@@ -1055,15 +1061,18 @@ class Venue:
         kind: str,
         sig: bytes | None,
         also: Callable[[Session], None] | None = None,
-        settling: Iterable[bytes] = (),
+        off_book: Iterable[bytes] = (),
     ) -> list[OrderResult]:
         """Cancel the resting orders of `maker` among `ids` (one result per id), in one commit.
 
-        For a pull (`recovery.PULL_KINDS`: cancel-all, dead-man's switch, drain), the orders in
-        `settling` (the maker's, off the book with fills not final yet: see `_settling_of`) and
-        the cancelled ones with fills not final are marked pulled: a skipped fill of theirs is
-        never restored. The mark of an order off the book is its own `cancels` row, in the same
-        commit as the cancels (`recovery.load` rebuilds the marks); it yields no result.
+        The ids in `off_book` (not resting) get their own `cancels` row in that same commit, so
+        `recovery.load` rebuilds their mark; they yield no result. For a pull
+        (`recovery.PULL_KINDS`: cancel-all, dead-man's switch, drain) they are the maker's orders
+        off the book with fills not final yet (see `_settling_of`), and they and the cancelled
+        ones with fills not final are marked pulled: a skipped fill of theirs is never restored.
+        For a signed cancel by hash (`cancel`) they are the hashes never seen and the maker's
+        known orders off the book (soft-cancelled). If the commit fails nothing is acknowledged:
+        every result is `store_unavailable` (retry) and memory is rebuilt from the store.
         """
         now_ms = self._clock()
         pull = kind in recovery.PULL_KINDS
@@ -1084,10 +1093,10 @@ class Venue:
             else:
                 results.append(OrderResult(oid, OrderState.REJECTED, 0, "not_open", "no open order of this maker"))
         write = self._write_for(inputs, now_ms)
-        if pull:
-            for oid in settling:
+        for oid in off_book:
+            if pull:
                 self._pulled[oid] = reason
-                write.cancel(oid, kind, reason.value, sig, self._seq, now_ms)
+            write.cancel(oid, kind, reason.value, sig, self._seq, now_ms)
         if also is not None:
             write.after.append(also)
         if write and not await self._commit(write, updates):
@@ -1108,26 +1117,19 @@ class Venue:
         maker = await self._check_cancel(signed, "orders")
         tag = maker + signed.signature
         known = await self._known_ids(list(msg.order_hashes))
-        unknown = [h for h in msg.order_hashes if h not in known]
+        # besides the resting orders it cancels, the cancel records (in the same commit, so that
+        # recovery rebuilds the marks) hashes not seen yet, refused if they arrive later, and the
+        # maker's known orders off the book (fully matched, fills still settling), never put back
+        # on the book by a skipped fill
+        off_book = [
+            h
+            for h in dict.fromkeys(msg.order_hashes)
+            if h not in known
+            or ((info := self._orders.get(h)) is not None and info.maker == maker and self._engine.order(h) is None)
+        ]
         for h in msg.order_hashes:
             self._soft_cancelled.add((maker, h))
-        results = await self._cancel_ids(maker, msg.order_hashes, CancelReason.REQUESTED, "signed", tag)
-        if unknown:
-            # remember cancels of orders not seen yet, so they are refused if they arrive later
-            def write(session: Session) -> None:
-                for h in unknown:
-                    insert_cancel(
-                        session,
-                        h,
-                        kind="signed",
-                        reason="requested",
-                        journal_seq=self._seq,
-                        created_ms=self._clock(),
-                        signature=tag,
-                    )
-
-            await self._commit(write, [])
-        return results
+        return await self._cancel_ids(maker, msg.order_hashes, CancelReason.REQUESTED, "signed", tag, off_book=off_book)
 
     def _settling_of(self, maker: bytes, series: bytes | None = None, before_ms: int | None = None) -> list[bytes]:
         """The orders of `maker` (of `series`, received before `before_ms`, if given) that are off
@@ -1167,7 +1169,7 @@ class Venue:
             and info.received_ms < msg.timestamp
         ]
         settling = self._settling_of(maker, series, msg.timestamp)
-        return await self._cancel_ids(maker, ids, CancelReason.REQUESTED, "cancel_all", None, settling=settling)
+        return await self._cancel_ids(maker, ids, CancelReason.REQUESTED, "cancel_all", None, off_book=settling)
 
     async def cancel_after(self, signed: SignedCancel) -> int | None:
         """Arm (or with timeout 0 disarm) the maker's dead-man's switch; returns its deadline (unix ms) or None."""
@@ -1369,7 +1371,7 @@ class Venue:
         """
         ids = [r.order_id for r in self._engine.open_orders() if r.maker == maker]
         settling = self._settling_of(maker)
-        return await self._cancel_ids(maker, ids, CancelReason.OPERATOR, "operator", None, settling=settling)
+        return await self._cancel_ids(maker, ids, CancelReason.OPERATOR, "operator", None, off_book=settling)
 
     # ------------------------------------------------------------------ background: timers
 
@@ -1393,7 +1395,7 @@ class Venue:
 
                     settling = self._settling_of(maker)
                     await self._cancel_ids(
-                        maker, ids, CancelReason.DEAD_MAN_SWITCH, "dead_man", None, disarm, settling=settling
+                        maker, ids, CancelReason.DEAD_MAN_SWITCH, "dead_man", None, disarm, off_book=settling
                     )
             if self._delegated and self._dead_delegates(now):
                 await self._sweep_delegated(now)
@@ -1639,6 +1641,8 @@ class Venue:
         while True:
             try:
                 await self.state.refresh_balances(parties)
+                # nonce floors not cached (after a restart or a reorg): see `_below_nonce_floor`
+                await self.state.prefetch(makers=parties)
                 break
             except ChainError as exc:
                 log.warning("refreshing balances after batch %d failed: %s", seq, exc)
@@ -1662,20 +1666,23 @@ class Venue:
                     if info is None:
                         continue
                     command: Command | None = None
-                    # an order whose delegate key died is never put back (it could not settle),
-                    # nor one its maker pulled (cancel-all, dead-man's switch, drain)
-                    death = self._delegate_death(info, now_ms)
-                    pulled = self._pulled.get(oid)
+                    # an order cancelled meanwhile is never put back, and the amount stays unfilled
+                    # with the cancel's reason: pulled by its maker (cancel-all, dead-man's switch,
+                    # drain), its delegate key dead (it could not settle), cancelled by hash with a
+                    # signed cancel, or on-chain by hash or below the maker's nonce floor
+                    held = (
+                        self._pulled.get(oid)
+                        or self._delegate_death(info, now_ms)
+                        or (CancelReason.REQUESTED if (info.maker, oid) in self._soft_cancelled else None)
+                        or (
+                            CancelReason.ONCHAIN_CANCEL
+                            if oid in self.state.cancelled or self._below_nonce_floor(info)
+                            else None
+                        )
+                    )
                     if cancel and self._engine.order(oid) is not None:
                         command = CancelOrder(oid, v.reason, now_ms)
-                    elif (
-                        restore
-                        and info.tif in (TimeInForce.GTC, TimeInForce.POST_ONLY)
-                        and (info.maker, oid) not in self._soft_cancelled
-                        and oid not in self.state.cancelled
-                        and death is None
-                        and pulled is None
-                    ):
+                    elif restore and info.tif in (TimeInForce.GTC, TimeInForce.POST_ONLY) and held is None:
                         spec = OrderSpec(oid, info.maker, info.series, info.is_buy, info.price, f.amount, info.expiry)
                         command = RestoreOrder(spec, now_ms)
                     if command is not None:
@@ -1685,7 +1692,7 @@ class Venue:
                     if not isinstance(command, RestoreOrder):
                         # the amount never traded: the stored order says so (an innocent IOC/FOK
                         # order, or one cancelled meanwhile, keeps it unfilled rather than "filled")
-                        why = v.reason if cancel else pulled or death or CancelReason.SETTLEMENT_FAILED
+                        why = v.reason if cancel else held or CancelReason.SETTLEMENT_FAILED
                         unfilled.append((oid, f.amount, why.value))
             else:
                 statuses[f.id] = (FillStatus.SETTLED.value, None)
