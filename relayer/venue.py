@@ -277,6 +277,8 @@ class Venue:
         self._rebuilding = False
         self._commits_in_flight = 0
         self._cancel_ts: dict[tuple[bytes, str], int] = {}
+        #: the timestamp each accepted cancel replaced in `_cancel_ts`, until its commit is known
+        self._cancel_prev: dict[tuple[bytes, str, int], int] = {}
         self._started_ms = self._clock()
         self._dead_man: dict[bytes, int] = dict(recovered.dead_man)
         self._fills_ready = asyncio.Event()
@@ -1051,7 +1053,28 @@ class Venue:
             if not ok:
                 raise CancelRejected("cancel_unauthorized", "signer is neither the maker nor a live delegate")
         self._cancel_ts[(msg.maker, kind)] = msg.timestamp
+        self._cancel_prev[(msg.maker, kind, msg.timestamp)] = last
         return msg.maker
+
+    def _cancel_not_stored(self, signed: SignedCancel, kind: str) -> None:
+        """A cancel `_check_cancel` accepted did not commit: the replay guard forgets it again, so
+        the client may retry the same signed message (unless a later one was accepted meanwhile)."""
+        msg = signed.message
+        key = (msg.maker, kind)
+        prev = self._cancel_prev.pop((msg.maker, kind, msg.timestamp), 0)
+        if self._cancel_ts.get(key) == msg.timestamp:
+            self._cancel_ts[key] = prev
+
+    def _cancel_stored(self, signed: SignedCancel, kind: str) -> None:
+        self._cancel_prev.pop((signed.message.maker, kind, signed.message.timestamp), None)
+
+    def _cancel_outcome(self, signed: SignedCancel, kind: str, results: list[OrderResult]) -> list[OrderResult]:
+        """`results` of `_cancel_ids`, after settling the replay guard on whether they were stored."""
+        if any(r.error_code == RejectCode.STORE_UNAVAILABLE.value for r in results):
+            self._cancel_not_stored(signed, kind)
+        else:
+            self._cancel_stored(signed, kind)
+        return results
 
     async def _cancel_ids(
         self,
@@ -1129,7 +1152,10 @@ class Venue:
         ]
         for h in msg.order_hashes:
             self._soft_cancelled.add((maker, h))
-        return await self._cancel_ids(maker, msg.order_hashes, CancelReason.REQUESTED, "signed", tag, off_book=off_book)
+        results = await self._cancel_ids(
+            maker, msg.order_hashes, CancelReason.REQUESTED, "signed", tag, off_book=off_book
+        )
+        return self._cancel_outcome(signed, "orders", results)
 
     def _settling_of(self, maker: bytes, series: bytes | None = None, before_ms: int | None = None) -> list[bytes]:
         """The orders of `maker` (of `series`, received before `before_ms`, if given) that are off
@@ -1169,7 +1195,8 @@ class Venue:
             and info.received_ms < msg.timestamp
         ]
         settling = self._settling_of(maker, series, msg.timestamp)
-        return await self._cancel_ids(maker, ids, CancelReason.REQUESTED, "cancel_all", None, off_book=settling)
+        results = await self._cancel_ids(maker, ids, CancelReason.REQUESTED, "cancel_all", None, off_book=settling)
+        return self._cancel_outcome(signed, "all", results)
 
     async def cancel_after(self, signed: SignedCancel) -> int | None:
         """Arm (or with timeout 0 disarm) the maker's dead-man's switch; returns its deadline (unix ms) or None."""
@@ -1188,7 +1215,9 @@ class Venue:
 
         # persisted before the acknowledgement: an armed switch survives a crash
         if not await self._commit(write, []):
+            self._cancel_not_stored(signed, "after")
             raise CancelRejected(RejectCode.STORE_UNAVAILABLE.value, "the store did not commit; retry")
+        self._cancel_stored(signed, "after")
         if deadline is None:
             self._dead_man.pop(maker, None)
         else:

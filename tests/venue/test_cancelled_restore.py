@@ -12,7 +12,9 @@ A fill skipped through the counterparty's fault normally puts the innocent order
 
 A cancel whose commit fails is not acknowledged: every result says `store_unavailable` (retry),
 nothing is cancelled in memory or in the store, and a skipped fill of the listed order still
-restores it. Controls: without a cancel the innocent order is restored, as is another maker's.
+restores it; the replay guard forgets it, so the very same signed cancel (or `CancelAfter`) is
+accepted once the store is back. Controls: without a cancel the innocent order is restored, as is
+another maker's.
 
 Real Anvil, real venue (harness of `test_pulled`): the batch is held at the submitter (or, with a
 restart in between, not cut before the restart) and the counterparty cancels its own order
@@ -28,8 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from relayer.cancels import CancelOrders, sign_cancel
+from relayer.cancels import CancelAfter, CancelOrders, sign_cancel
 from relayer.engine import TimeInForce
+from relayer.intake.errors import CancelRejected
 from relayer.venue import Venue
 from relayer.views import OrderResult, OrderState
 from tests.settlement.venue import EXCHANGE, OPTION, PRICE
@@ -271,3 +274,61 @@ async def test_an_order_below_the_makers_nonce_floor_is_not_restored_when_its_fi
         else:
             assert (later.status, later.remaining) == (OrderState.CANCELLED, OPTION)
             assert await _status(venue, bid_id) == (OrderState.CANCELLED, "onchain_cancel", amount)
+
+
+async def test_a_cancel_refused_for_a_store_fault_can_be_sent_again_as_signed(
+    deployed: ChainVenue, makers: list[Maker], tmp_path: Path
+) -> None:
+    """The replay guard forgets a cancel whose commit failed: the client may resend the very same
+    signed message once the store is back; it is then applied once, and a further copy is a replay."""
+    alice = makers[0]
+    now = [time.time_ns() // 1_000_000]
+    config = config_for(deployed, tmp_path, clock_ms=lambda: now[0])
+    db = tmp_path / "relayer.sqlite"
+    order = alice.order(is_buy=True, price=PRICE // 4)
+    oid = _id(deployed, order)
+    async with running(config) as venue:
+        await submit(venue, order)
+        now[0] += 1
+        signed = sign_cancel(CancelOrders(alice.raw, (oid,), now[0]), deployed.manifest.domain, alice.key)
+        _sql(db, FAULT)
+        (refused,) = await venue.cancel(signed)
+        assert (refused.status, refused.error_code) == (OrderState.REJECTED, "store_unavailable")
+        assert await _status(venue, oid) == (OrderState.OPEN, None, OPTION)
+        _sql(db, "DROP TRIGGER injected_fault")
+        (accepted,) = await venue.cancel(signed)
+        assert accepted.status is OrderState.CANCELLED
+        with pytest.raises(CancelRejected) as replay:
+            await venue.cancel(signed)
+        assert replay.value.code == "cancel_replayed"
+    async with running(config) as venue:
+        assert await _status(venue, oid) == (OrderState.CANCELLED, "requested", OPTION)
+
+
+async def test_a_dead_man_switch_refused_for_a_store_fault_can_be_sent_again_as_signed(
+    deployed: ChainVenue, makers: list[Maker], tmp_path: Path
+) -> None:
+    """Same for `CancelAfter`: arming fails with the store, nothing is armed, and the same signed
+    message arms the switch once the store is back."""
+    alice = makers[0]
+    now = [time.time_ns() // 1_000_000]
+    config = config_for(deployed, tmp_path, clock_ms=lambda: now[0])
+    db = tmp_path / "relayer.sqlite"
+    async with running(config) as venue:
+        now[0] += 1
+        signed = sign_cancel(CancelAfter(alice.raw, 60_000, now[0]), deployed.manifest.domain, alice.key)
+        _sql(
+            db,
+            "CREATE TRIGGER injected_fault BEFORE INSERT ON dead_man_switches "
+            "BEGIN SELECT RAISE(ABORT, 'injected disk fault'); END",
+        )
+        with pytest.raises(CancelRejected) as refused:
+            await venue.cancel_after(signed)
+        assert refused.value.code == "store_unavailable"
+        assert _sql(db, "SELECT count(*) FROM dead_man_switches") == [(0,)]
+        _sql(db, "DROP TRIGGER injected_fault")
+        assert await venue.cancel_after(signed) == now[0] + 60_000
+        with pytest.raises(CancelRejected) as replay:
+            await venue.cancel_after(signed)
+        assert replay.value.code == "cancel_replayed"
+    assert _sql(db, "SELECT count(*) FROM dead_man_switches") == [(1,)]
