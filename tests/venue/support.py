@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from keys.signer import LocalSigner
 from relayer.config import FeeSchedule, VenueConfig
 from relayer.engine import TimeInForce
 from relayer.store import sqlite_url
 from relayer.venue import OrderSubmission, Venue
-from relayer.views import OrderResult
+from relayer.views import FillState, OrderResult, OrderState
+from settlement.batch import Batch
 from settlement.order import Order, SignedOrder
 from settlement.signing import sign_order
-from tests.settlement.venue import OPTION, PRICE, USD, _key
+from settlement.submitter import SubmitResult
+from tests.settlement.venue import EXCHANGE, OPTION, PRICE, USD, _key
 from tests.settlement.venue import Venue as ChainVenue
 
 _nonces = itertools.count(1)
@@ -105,3 +110,79 @@ async def eventually(predicate: object, timeout: float = 20.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+#: a batch interval no test waits for: nothing is cut before the restart
+NEVER_MS = 3_600_000
+
+
+class HeldBatches:
+    """Holds every batch at the venue's submitter until `release` (the batcher waits for it)."""
+
+    def __init__(self, venue: Venue, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._inner = venue._submitter
+        self._open = threading.Event()
+        monkeypatch.setattr(venue, "_submitter", self)
+
+    def submit(self, batch: Batch) -> SubmitResult:
+        if not self._open.wait(60):
+            raise TimeoutError("batch held too long")
+        return self._inner.submit(batch)
+
+    def release(self) -> None:
+        self._open.set()
+
+
+@asynccontextmanager
+async def held_unless(
+    restart: bool, venue: Venue, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[HeldBatches | None]:
+    """Hold `venue`'s batches at its submitter (released on exit, whatever happens), unless the test
+    restarts before settling: then nothing is held and the next process settles."""
+    held = None if restart else HeldBatches(venue, monkeypatch)
+    try:
+        yield held
+    finally:
+        if held is not None:
+            held.release()
+
+
+async def settle_held(held: HeldBatches | None, venue: Venue, *makers: Maker, count: int) -> None:
+    """Let a held batch go and wait until its `count` fills of `makers` are all skipped (no hold: nothing)."""
+    if held is not None:
+        held.release()
+        await all_skipped(venue, *makers, count=count)
+
+
+def order_id(deployed: ChainVenue, order: SignedOrder) -> bytes:
+    return order.digest(deployed.manifest.domain)
+
+
+def cancel_onchain(deployed: ChainVenue, maker: Maker, order: SignedOrder) -> None:
+    """`maker` cancels its own `order` on-chain: a fill of it is skipped, the counterparty innocent."""
+    call = EXCHANGE.encode_call("cancelOrders", [order_id(deployed, order)])
+    deployed.send(maker.signer, deployed.manifest.exchange, call)
+
+
+async def order_status(venue: Venue, order_id: bytes) -> tuple[OrderState, str | None, int]:
+    view = await venue.get_order(order_id)
+    assert view is not None
+    return view.status, view.cancel_reason, view.remaining
+
+
+def asks(venue: Venue, deployed: ChainVenue) -> list[tuple[int, int]]:
+    return [(lvl.price, lvl.amount) for lvl in venue.book(deployed.series).asks]
+
+
+def bids(venue: Venue, deployed: ChainVenue) -> list[tuple[int, int]]:
+    return [(lvl.price, lvl.amount) for lvl in venue.book(deployed.series).bids]
+
+
+async def all_skipped(venue: Venue, *makers: Maker, count: int) -> None:
+    """Wait until `count` fills of `makers` exist and every one of them is skipped."""
+
+    async def done() -> bool:
+        fills = {f.id: f for m in makers for f in (await venue.list_fills(maker=m.raw)).items}
+        return len(fills) == count and all(f.status is FillState.SKIPPED for f in fills.values())
+
+    await eventually(done, timeout=60)

@@ -37,8 +37,23 @@ from relayer.venue import Venue
 from relayer.views import OrderResult, OrderState
 from tests.settlement.venue import EXCHANGE, OPTION, PRICE
 from tests.settlement.venue import Venue as ChainVenue
-from tests.venue.support import Maker, config_for, eventually, running, submit
-from tests.venue.test_pulled import NEVER_MS, HeldBatches, _all_skipped, _asks, _bids, _cancel_onchain, _id, _status
+from tests.venue.support import (
+    NEVER_MS,
+    HeldBatches,
+    Maker,
+    all_skipped,
+    asks,
+    bids,
+    cancel_onchain,
+    config_for,
+    eventually,
+    held_unless,
+    order_id,
+    order_status,
+    running,
+    settle_held,
+    submit,
+)
 
 #: makes every signed cancel row fail inside the venue's commit (and with it the whole commit)
 FAULT = (
@@ -85,42 +100,35 @@ async def test_a_fully_matched_order_cancelled_by_hash_is_not_restored_when_its_
     bid = bob.order(is_buy=True, price=PRICE)
     other = carol.order(is_buy=True, price=PRICE // 2)  # another maker's innocent order
     other_taker = dave.order(is_buy=False, price=PRICE // 2)
-    ask_id, other_id = _id(deployed, ask), _id(deployed, other)
+    ask_id, other_id = order_id(deployed, ask), order_id(deployed, other)
 
-    async with running(first) as venue:
-        held = None if restart else HeldBatches(venue, monkeypatch)
-        try:
-            await submit(venue, ask)
-            (taker,) = await submit(venue, bid)
-            assert taker.status is OrderState.FILLED
-            await submit(venue, other)
-            (t,) = await submit(venue, other_taker)
-            assert t.status is OrderState.FILLED
-            assert await _status(venue, ask_id) == (OrderState.FILLED, None, 0)
-            # the takers are at fault: their orders are cancelled on-chain before the batch lands
-            _cancel_onchain(deployed, bob, bid)
-            _cancel_onchain(deployed, dave, other_taker)
-            if kind == "signed":
-                (result,) = await _cancel(venue, deployed, alice, now, ask_id)
-                assert (result.status, result.error_code) == (OrderState.REJECTED, "not_open")
-            if held is not None:
-                held.release()
-                await _all_skipped(venue, alice, carol, count=2)
-        finally:
-            if held is not None:
-                held.release()
+    async with running(first) as venue, held_unless(restart, venue, monkeypatch) as held:
+        await submit(venue, ask)
+        (taker,) = await submit(venue, bid)
+        assert taker.status is OrderState.FILLED
+        await submit(venue, other)
+        (t,) = await submit(venue, other_taker)
+        assert t.status is OrderState.FILLED
+        assert await order_status(venue, ask_id) == (OrderState.FILLED, None, 0)
+        # the takers are at fault: their orders are cancelled on-chain before the batch lands
+        cancel_onchain(deployed, bob, bid)
+        cancel_onchain(deployed, dave, other_taker)
+        if kind == "signed":
+            (result,) = await _cancel(venue, deployed, alice, now, ask_id)
+            assert (result.status, result.error_code) == (OrderState.REJECTED, "not_open")
+        await settle_held(held, venue, alice, carol, count=2)
 
     for _ in range(2):  # after a restart (settling then, if held back), and after one more
         async with running(config) as venue:
-            await _all_skipped(venue, alice, carol, count=2)
+            await all_skipped(venue, alice, carol, count=2)
             if kind == "none":
-                assert await _status(venue, ask_id) == (OrderState.OPEN, None, OPTION)
-                assert _asks(venue, deployed) == [(PRICE, OPTION)]
+                assert await order_status(venue, ask_id) == (OrderState.OPEN, None, OPTION)
+                assert asks(venue, deployed) == [(PRICE, OPTION)]
             else:
-                assert await _status(venue, ask_id) == (OrderState.CANCELLED, "requested", OPTION)
-                assert _asks(venue, deployed) == []
-            assert await _status(venue, other_id) == (OrderState.OPEN, None, OPTION)
-            assert _bids(venue, deployed) == [(PRICE // 2, OPTION)]
+                assert await order_status(venue, ask_id) == (OrderState.CANCELLED, "requested", OPTION)
+                assert asks(venue, deployed) == []
+            assert await order_status(venue, other_id) == (OrderState.OPEN, None, OPTION)
+            assert bids(venue, deployed) == [(PRICE // 2, OPTION)]
 
     async with running(config) as venue:  # a later taker finds alice's order only if it came back
         (later,) = await submit(venue, bob.order(is_buy=True, price=PRICE), tif=TimeInForce.IOC)
@@ -128,7 +136,7 @@ async def test_a_fully_matched_order_cancelled_by_hash_is_not_restored_when_its_
             assert (later.status, later.remaining) == (OrderState.FILLED, 0)
         else:
             assert (later.status, later.remaining) == (OrderState.CANCELLED, OPTION)
-            assert await _status(venue, ask_id) == (OrderState.CANCELLED, "requested", OPTION)
+            assert await order_status(venue, ask_id) == (OrderState.CANCELLED, "requested", OPTION)
     assert deployed.position(alice.signer.address) == 0
 
 
@@ -145,7 +153,7 @@ async def test_a_cancel_whose_commit_fails_is_not_acknowledged_and_cancels_nothi
     ask = alice.order(is_buy=False, price=PRICE)
     bid = bob.order(is_buy=True, price=PRICE)
     unseen = alice.order(is_buy=True, price=PRICE // 8)  # sent only after the failed cancels
-    resting_id, ask_id, bid_id, unseen_id = (_id(deployed, o) for o in (resting, ask, bid, unseen))
+    resting_id, ask_id, bid_id, unseen_id = (order_id(deployed, o) for o in (resting, ask, bid, unseen))
 
     async with running(config) as venue:
         held = HeldBatches(venue, monkeypatch)
@@ -153,7 +161,7 @@ async def test_a_cancel_whose_commit_fails_is_not_acknowledged_and_cancels_nothi
             await submit(venue, resting, ask)
             (taker,) = await submit(venue, bid)
             assert taker.status is OrderState.FILLED
-            _cancel_onchain(deployed, bob, bid)  # bob is at fault: alice's ask is innocent
+            cancel_onchain(deployed, bob, bid)  # bob is at fault: alice's ask is innocent
 
             def bob_cancel_stored() -> bool:  # the chain effect is durable before the fault
                 rows = _sql(db, f"SELECT count(*) FROM cancels WHERE kind = 'onchain' AND order_id = x'{bid_id.hex()}'")
@@ -167,9 +175,9 @@ async def test_a_cancel_whose_commit_fails_is_not_acknowledged_and_cancels_nothi
                     (h, OrderState.REJECTED, "store_unavailable") for h in hashes
                 ]
                 # nothing cancelled, in memory (the book) or in the store
-                assert _bids(venue, deployed) == [(PRICE // 4, OPTION)]
-                assert await _status(venue, resting_id) == (OrderState.OPEN, None, OPTION)
-                assert await _status(venue, ask_id) == (OrderState.FILLED, None, 0)
+                assert bids(venue, deployed) == [(PRICE // 4, OPTION)]
+                assert await order_status(venue, resting_id) == (OrderState.OPEN, None, OPTION)
+                assert await order_status(venue, ask_id) == (OrderState.FILLED, None, 0)
             _sql(db, "DROP TRIGGER injected_fault")
             assert _sql(db, "SELECT count(*) FROM cancels WHERE kind = 'signed'") == [(0,)]
 
@@ -177,9 +185,9 @@ async def test_a_cancel_whose_commit_fails_is_not_acknowledged_and_cancels_nothi
             (fresh,) = await submit(venue, unseen)
             assert (fresh.order_id, fresh.status) == (unseen_id, OrderState.OPEN)
             held.release()
-            await _all_skipped(venue, alice, count=1)
-            assert await _status(venue, ask_id) == (OrderState.OPEN, None, OPTION)
-            assert _asks(venue, deployed) == [(PRICE, OPTION)]
+            await all_skipped(venue, alice, count=1)
+            assert await order_status(venue, ask_id) == (OrderState.OPEN, None, OPTION)
+            assert asks(venue, deployed) == [(PRICE, OPTION)]
             # the store is writable again: a cancel is acknowledged
             results = await _cancel(venue, deployed, alice, now, resting_id)
             assert [(r.order_id, r.status) for r in results] == [(resting_id, OrderState.CANCELLED)]
@@ -187,11 +195,11 @@ async def test_a_cancel_whose_commit_fails_is_not_acknowledged_and_cancels_nothi
             held.release()
 
     async with running(config) as venue:  # the store agrees
-        assert await _status(venue, ask_id) == (OrderState.OPEN, None, OPTION)
-        assert await _status(venue, unseen_id) == (OrderState.OPEN, None, OPTION)
-        assert await _status(venue, resting_id) == (OrderState.CANCELLED, "requested", OPTION)
-        assert _asks(venue, deployed) == [(PRICE, OPTION)]
-        assert _bids(venue, deployed) == [(PRICE // 8, OPTION)]
+        assert await order_status(venue, ask_id) == (OrderState.OPEN, None, OPTION)
+        assert await order_status(venue, unseen_id) == (OrderState.OPEN, None, OPTION)
+        assert await order_status(venue, resting_id) == (OrderState.CANCELLED, "requested", OPTION)
+        assert asks(venue, deployed) == [(PRICE, OPTION)]
+        assert bids(venue, deployed) == [(PRICE // 8, OPTION)]
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["same_process", "restart_before_settling"])
@@ -219,52 +227,45 @@ async def test_an_order_below_the_makers_nonce_floor_is_not_restored_when_its_fi
     ask = bob.order(is_buy=False, price=PRICE)
     bid = alice.order(is_buy=True, price=PRICE, amount=amount)
     witness = alice.order(is_buy=False, price=4 * PRICE)  # rests until the floor passes it
-    bid_id, witness_id, other_id = (_id(deployed, o) for o in (bid, witness, other))
+    bid_id, witness_id, other_id = (order_id(deployed, o) for o in (bid, witness, other))
     floor = max(bid.order.nonce, witness.order.nonce) + 1
 
-    async with running(first) as venue:
-        held = None if restart else HeldBatches(venue, monkeypatch)
-        try:
-            await submit(venue, other_maker)
-            (t,) = await submit(venue, other)
-            assert t.status is OrderState.FILLED
-            await submit(venue, ask, witness)
-            (taker,) = await submit(venue, bid)
-            left = amount - OPTION
-            assert (taker.status, taker.remaining) == (OrderState.OPEN if left else OrderState.FILLED, left)
-            # the makers are at fault: their orders are cancelled on-chain before the batch lands
-            _cancel_onchain(deployed, bob, ask)
-            _cancel_onchain(deployed, dave, other_maker)
-            if kind == "nonce_floor":
-                call = EXCHANGE.encode_call("cancelAllBelow", floor)
-                deployed.send(alice.signer, deployed.manifest.exchange, call)
+    async with running(first) as venue, held_unless(restart, venue, monkeypatch) as held:
+        await submit(venue, other_maker)
+        (t,) = await submit(venue, other)
+        assert t.status is OrderState.FILLED
+        await submit(venue, ask, witness)
+        (taker,) = await submit(venue, bid)
+        left = amount - OPTION
+        assert (taker.status, taker.remaining) == (OrderState.OPEN if left else OrderState.FILLED, left)
+        # the makers are at fault: their orders are cancelled on-chain before the batch lands
+        cancel_onchain(deployed, bob, ask)
+        cancel_onchain(deployed, dave, other_maker)
+        if kind == "nonce_floor":
+            call = EXCHANGE.encode_call("cancelAllBelow", floor)
+            deployed.send(alice.signer, deployed.manifest.exchange, call)
 
-                async def floor_applied() -> bool:  # the venue has seen NoncesCancelled
-                    return (await _status(venue, witness_id))[:2] == (OrderState.CANCELLED, "onchain_cancel")
+            async def floor_applied() -> bool:  # the venue has seen NoncesCancelled
+                return (await order_status(venue, witness_id))[:2] == (OrderState.CANCELLED, "onchain_cancel")
 
-                await eventually(floor_applied)
-                if left:
-                    assert await _status(venue, bid_id) == (OrderState.CANCELLED, "onchain_cancel", left)
-            if held is not None:
-                held.release()
-                await _all_skipped(venue, alice, carol, count=2)
-        finally:
-            if held is not None:
-                held.release()
+            await eventually(floor_applied)
+            if left:
+                assert await order_status(venue, bid_id) == (OrderState.CANCELLED, "onchain_cancel", left)
+        await settle_held(held, venue, alice, carol, count=2)
 
     for _ in range(2):  # after a restart (settling then, if held back), and after one more
         async with running(config) as venue:
-            await _all_skipped(venue, alice, carol, count=2)
+            await all_skipped(venue, alice, carol, count=2)
             if kind == "none":
-                assert await _status(venue, bid_id) == (OrderState.OPEN, None, amount)
-                assert _bids(venue, deployed) == [(PRICE, amount), (PRICE // 2, OPTION)]
-                assert _asks(venue, deployed) == [(4 * PRICE, OPTION)]
+                assert await order_status(venue, bid_id) == (OrderState.OPEN, None, amount)
+                assert bids(venue, deployed) == [(PRICE, amount), (PRICE // 2, OPTION)]
+                assert asks(venue, deployed) == [(4 * PRICE, OPTION)]
             else:
                 # the whole amount is unfilled, cancelled on-chain; only carol's order came back
-                assert await _status(venue, bid_id) == (OrderState.CANCELLED, "onchain_cancel", amount)
-                assert _bids(venue, deployed) == [(PRICE // 2, OPTION)]
-                assert _asks(venue, deployed) == []
-            assert await _status(venue, other_id) == (OrderState.OPEN, None, OPTION)
+                assert await order_status(venue, bid_id) == (OrderState.CANCELLED, "onchain_cancel", amount)
+                assert bids(venue, deployed) == [(PRICE // 2, OPTION)]
+                assert asks(venue, deployed) == []
+            assert await order_status(venue, other_id) == (OrderState.OPEN, None, OPTION)
             assert deployed.position(alice.signer.address) == 0
 
     async with running(config) as venue:  # a later taker finds alice's order only if it came back
@@ -273,7 +274,7 @@ async def test_an_order_below_the_makers_nonce_floor_is_not_restored_when_its_fi
             assert (later.status, later.remaining) == (OrderState.FILLED, 0)
         else:
             assert (later.status, later.remaining) == (OrderState.CANCELLED, OPTION)
-            assert await _status(venue, bid_id) == (OrderState.CANCELLED, "onchain_cancel", amount)
+            assert await order_status(venue, bid_id) == (OrderState.CANCELLED, "onchain_cancel", amount)
 
 
 async def test_a_cancel_refused_for_a_store_fault_can_be_sent_again_as_signed(
@@ -286,7 +287,7 @@ async def test_a_cancel_refused_for_a_store_fault_can_be_sent_again_as_signed(
     config = config_for(deployed, tmp_path, clock_ms=lambda: now[0])
     db = tmp_path / "relayer.sqlite"
     order = alice.order(is_buy=True, price=PRICE // 4)
-    oid = _id(deployed, order)
+    oid = order_id(deployed, order)
     async with running(config) as venue:
         await submit(venue, order)
         now[0] += 1
@@ -294,7 +295,7 @@ async def test_a_cancel_refused_for_a_store_fault_can_be_sent_again_as_signed(
         _sql(db, FAULT)
         (refused,) = await venue.cancel(signed)
         assert (refused.status, refused.error_code) == (OrderState.REJECTED, "store_unavailable")
-        assert await _status(venue, oid) == (OrderState.OPEN, None, OPTION)
+        assert await order_status(venue, oid) == (OrderState.OPEN, None, OPTION)
         _sql(db, "DROP TRIGGER injected_fault")
         (accepted,) = await venue.cancel(signed)
         assert accepted.status is OrderState.CANCELLED
@@ -302,7 +303,7 @@ async def test_a_cancel_refused_for_a_store_fault_can_be_sent_again_as_signed(
             await venue.cancel(signed)
         assert replay.value.code == "cancel_replayed"
     async with running(config) as venue:
-        assert await _status(venue, oid) == (OrderState.CANCELLED, "requested", OPTION)
+        assert await order_status(venue, oid) == (OrderState.CANCELLED, "requested", OPTION)
 
 
 async def test_a_dead_man_switch_refused_for_a_store_fault_can_be_sent_again_as_signed(

@@ -17,13 +17,12 @@ from pathlib import Path
 from keys.signer import LocalSigner
 from relayer.engine import TimeInForce
 from relayer.stream import BatchUpdate, OrderUpdate, Subscription, Update
-from relayer.venue import Venue
 from relayer.views import BatchState, FillState, OrderState
 from settlement.order import Order, SignedOrder
 from settlement.signing import sign_order
 from tests.settlement.venue import EXCHANGE, OPTION, PRICE, USD
 from tests.settlement.venue import Venue as ChainVenue
-from tests.venue.support import Maker, config_for, eventually, running, submit
+from tests.venue.support import Maker, asks, bids, config_for, eventually, order_id, order_status, running, submit
 
 #: node accounts that are neither the operator (0) nor a funded trader (1..4): the delegate keys
 HOT_INDEX, OTHER_INDEX = 7, 8
@@ -81,10 +80,6 @@ def _signed_by(maker: Maker, key: Key, *, is_buy: bool, price: int = PRICE, amou
     return sign_order(order, maker.chain.manifest.domain, key.secret)
 
 
-def _id(deployed: ChainVenue, order: SignedOrder) -> bytes:
-    return order.digest(deployed.manifest.domain)
-
-
 async def _closed(sub: Subscription, ids: Iterable[bytes]) -> dict[bytes, OrderUpdate]:
     """The first update of each of `ids` that takes it out of the open state (waits for all of them)."""
     wanted = set(ids)
@@ -95,20 +90,6 @@ async def _closed(sub: Subscription, ids: Iterable[bytes]) -> dict[bytes, OrderU
         if isinstance(update, OrderUpdate) and update.order_id in wanted and update.status is not OrderState.OPEN:
             out.setdefault(update.order_id, update)
     return out
-
-
-async def _status(venue: Venue, order_id: bytes) -> tuple[OrderState, str | None, int]:
-    view = await venue.get_order(order_id)
-    assert view is not None
-    return view.status, view.cancel_reason, view.remaining
-
-
-def _asks(venue: Venue, deployed: ChainVenue) -> list[tuple[int, int]]:
-    return [(lvl.price, lvl.amount) for lvl in venue.book(deployed.series).asks]
-
-
-def _bids(venue: Venue, deployed: ChainVenue) -> list[tuple[int, int]]:
-    return [(lvl.price, lvl.amount) for lvl in venue.book(deployed.series).bids]
 
 
 async def test_revoking_a_delegate_on_chain_cancels_its_resting_orders_for_good(
@@ -123,8 +104,8 @@ async def test_revoking_a_delegate_on_chain_cancels_its_resting_orders_for_good(
     doomed_bid = _signed_by(alice, hot, is_buy=True, price=PRICE // 2)
     own_ask = alice.order(is_buy=False, price=PRICE + USD)  # the maker's own key
     other_ask = _signed_by(alice, other, is_buy=False, price=PRICE + 2 * USD)  # another delegate
-    doomed = {_id(deployed, doomed_ask): OPTION, _id(deployed, doomed_bid): OPTION}
-    untouched = [_id(deployed, own_ask), _id(deployed, other_ask)]
+    doomed = {order_id(deployed, doomed_ask): OPTION, order_id(deployed, doomed_bid): OPTION}
+    untouched = [order_id(deployed, own_ask), order_id(deployed, other_ask)]
     config = config_for(deployed, tmp_path)
 
     async with running(config) as venue:
@@ -139,11 +120,11 @@ async def test_revoking_a_delegate_on_chain_cancels_its_resting_orders_for_good(
             oid: (OrderState.CANCELLED, "delegate_revoked", amount) for oid, amount in doomed.items()
         }
         for oid, amount in doomed.items():
-            assert await _status(venue, oid) == (OrderState.CANCELLED, "delegate_revoked", amount)
+            assert await order_status(venue, oid) == (OrderState.CANCELLED, "delegate_revoked", amount)
         for oid in untouched:
-            assert await _status(venue, oid) == (OrderState.OPEN, None, OPTION)
-        assert _asks(venue, deployed) == [(PRICE + USD, OPTION), (PRICE + 2 * USD, OPTION)]
-        assert _bids(venue, deployed) == []
+            assert await order_status(venue, oid) == (OrderState.OPEN, None, OPTION)
+        assert asks(venue, deployed) == [(PRICE + USD, OPTION), (PRICE + 2 * USD, OPTION)]
+        assert bids(venue, deployed) == []
 
         # takers that crossed only the revoked key's orders find nothing
         (buy,) = await submit(venue, bob.order(is_buy=True, price=PRICE), tif=TimeInForce.IOC)
@@ -160,15 +141,15 @@ async def test_revoking_a_delegate_on_chain_cancels_its_resting_orders_for_good(
         fresh = _signed_by(alice, hot, is_buy=False, price=PRICE + 3 * USD)
         (fresh_result,) = await submit(venue, fresh)
         assert fresh_result.status is OrderState.OPEN  # the key signs again, for new orders
-        assert _asks(venue, deployed) == [(PRICE + USD, OPTION), (PRICE + 2 * USD, OPTION), (PRICE + 3 * USD, OPTION)]
+        assert asks(venue, deployed) == [(PRICE + USD, OPTION), (PRICE + 2 * USD, OPTION), (PRICE + 3 * USD, OPTION)]
 
     async with running(config) as venue:  # a new process: books rebuilt from the store
         for oid, amount in doomed.items():
-            assert await _status(venue, oid) == (OrderState.CANCELLED, "delegate_revoked", amount)
-        for oid in [*untouched, _id(deployed, fresh)]:
-            assert await _status(venue, oid) == (OrderState.OPEN, None, OPTION)
-        assert _asks(venue, deployed) == [(PRICE + USD, OPTION), (PRICE + 2 * USD, OPTION), (PRICE + 3 * USD, OPTION)]
-        assert _bids(venue, deployed) == []
+            assert await order_status(venue, oid) == (OrderState.CANCELLED, "delegate_revoked", amount)
+        for oid in [*untouched, order_id(deployed, fresh)]:
+            assert await order_status(venue, oid) == (OrderState.OPEN, None, OPTION)
+        assert asks(venue, deployed) == [(PRICE + USD, OPTION), (PRICE + 2 * USD, OPTION), (PRICE + 3 * USD, OPTION)]
+        assert bids(venue, deployed) == []
         (buy,) = await submit(venue, bob.order(is_buy=True, price=PRICE), tif=TimeInForce.IOC)
         assert (buy.status, buy.remaining) == (OrderState.CANCELLED, OPTION)
         (again,) = await submit(venue, doomed_ask)
@@ -187,7 +168,7 @@ async def test_a_delegate_expiry_cancels_its_resting_orders_when_the_venue_clock
     ask = _signed_by(alice, hot, is_buy=False, price=PRICE, amount=2 * OPTION)
     own_ask = alice.order(is_buy=False, price=PRICE + USD)
     other_ask = _signed_by(alice, other, is_buy=False, price=PRICE + 2 * USD)
-    ask_id = _id(deployed, ask)
+    ask_id = order_id(deployed, ask)
     now = [_now_ms()]
     async with running(config_for(deployed, tmp_path, clock_ms=lambda: now[0])) as venue:
         results = await submit(venue, ask, own_ask, other_ask)
@@ -209,10 +190,10 @@ async def test_a_delegate_expiry_cancels_its_resting_orders_when_the_venue_clock
         now[0] = expiry * 1000
         update = (await _closed(sub, [ask_id]))[ask_id]
         assert (update.status, update.reason, update.remaining) == (OrderState.CANCELLED, "delegate_expired", OPTION)
-        assert await _status(venue, ask_id) == (OrderState.CANCELLED, "delegate_expired", OPTION)
-        for other_id in (_id(deployed, own_ask), _id(deployed, other_ask)):
-            assert await _status(venue, other_id) == (OrderState.OPEN, None, OPTION)
-        assert _asks(venue, deployed) == [(PRICE + USD, OPTION), (PRICE + 2 * USD, OPTION)]
+        assert await order_status(venue, ask_id) == (OrderState.CANCELLED, "delegate_expired", OPTION)
+        for other_id in (order_id(deployed, own_ask), order_id(deployed, other_ask)):
+            assert await order_status(venue, other_id) == (OrderState.OPEN, None, OPTION)
+        assert asks(venue, deployed) == [(PRICE + USD, OPTION), (PRICE + 2 * USD, OPTION)]
 
         (second,) = await submit(venue, bob.order(is_buy=True, price=PRICE), tif=TimeInForce.IOC)
         assert (second.status, second.remaining) == (OrderState.CANCELLED, OPTION)
@@ -225,8 +206,8 @@ async def test_a_delegate_expiry_cancels_its_resting_orders_when_the_venue_clock
         assert again.duplicate and again.status is OrderState.CANCELLED
         (fresh,) = await submit(venue, _signed_by(alice, hot, is_buy=False, price=PRICE + 3 * USD))
         assert fresh.status is OrderState.OPEN
-        assert await _status(venue, ask_id) == (OrderState.CANCELLED, "delegate_expired", OPTION)
-        assert _asks(venue, deployed) == [(PRICE + USD, OPTION), (PRICE + 2 * USD, OPTION), (PRICE + 3 * USD, OPTION)]
+        assert await order_status(venue, ask_id) == (OrderState.CANCELLED, "delegate_expired", OPTION)
+        assert asks(venue, deployed) == [(PRICE + USD, OPTION), (PRICE + 2 * USD, OPTION), (PRICE + 3 * USD, OPTION)]
 
 
 #: what the test's own task adds to the wall clock; the venue's background tasks, started earlier,
@@ -243,7 +224,7 @@ async def test_an_expired_delegates_order_never_matches_even_before_the_timer_sw
     expiry = _head_time(deployed) + 3600
     _set_delegate(deployed, alice, hot, expiry)
     ask = _signed_by(alice, hot, is_buy=False, price=PRICE)
-    ask_id = _id(deployed, ask)
+    ask_id = order_id(deployed, ask)
     config = config_for(deployed, tmp_path, clock_ms=lambda: _now_ms() + _SKEW_MS.get())
     async with running(config) as venue:
         (rested,) = await submit(venue, ask)
@@ -256,8 +237,8 @@ async def test_an_expired_delegates_order_never_matches_even_before_the_timer_sw
         assert (taker.status, taker.remaining) == (OrderState.CANCELLED, OPTION)
         update = (await _closed(sub, [ask_id]))[ask_id]
         assert (update.status, update.reason) == (OrderState.CANCELLED, "delegate_expired")
-        assert await _status(venue, ask_id) == (OrderState.CANCELLED, "delegate_expired", OPTION)
-        assert _asks(venue, deployed) == []
+        assert await order_status(venue, ask_id) == (OrderState.CANCELLED, "delegate_expired", OPTION)
+        assert asks(venue, deployed) == []
         assert (await venue.list_fills(maker=alice.raw)).items == ()
 
 
@@ -270,7 +251,7 @@ async def test_a_fill_skipped_after_the_revocation_does_not_put_the_delegates_or
     _set_delegate(deployed, alice, hot, _head_time(deployed) + 3600)
     ask = _signed_by(alice, hot, is_buy=False, price=PRICE)
     bid = bob.order(is_buy=True, price=PRICE)
-    ask_id = _id(deployed, ask)
+    ask_id = order_id(deployed, ask)
     async with running(config_for(deployed, tmp_path, batch_ms=3000)) as venue:
         await submit(venue, ask)
         (taker,) = await submit(venue, bid)
@@ -279,7 +260,7 @@ async def test_a_fill_skipped_after_the_revocation_does_not_put_the_delegates_or
         # before the batch is cut: bob cancels his order on-chain (the fill's fault is his), and
         # alice revokes the key that signed hers
         deployed.send(
-            bob.signer, deployed.manifest.exchange, EXCHANGE.encode_call("cancelOrders", [_id(deployed, bid)])
+            bob.signer, deployed.manifest.exchange, EXCHANGE.encode_call("cancelOrders", [order_id(deployed, bid)])
         )
         _revoke(deployed, alice, hot)
         await eventually(lambda: venue.state.delegates.get((alice.raw, hot.raw)) == 0)
@@ -292,6 +273,6 @@ async def test_a_fill_skipped_after_the_revocation_does_not_put_the_delegates_or
         (fill,) = (await venue.list_fills(maker=alice.raw)).items
         assert (fill.status, fill.skip_reason) == (FillState.SKIPPED, "taker_order_cancelled")
         assert not [u for u in seen if isinstance(u, OrderUpdate) and u.order_id == ask_id]  # never back
-        assert await _status(venue, ask_id) == (OrderState.CANCELLED, "delegate_revoked", OPTION)
-        assert _asks(venue, deployed) == []
+        assert await order_status(venue, ask_id) == (OrderState.CANCELLED, "delegate_revoked", OPTION)
+        assert asks(venue, deployed) == []
         assert deployed.position(alice.signer.address) == 0

@@ -16,7 +16,6 @@ Time moves only through the venue's clock.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -26,70 +25,29 @@ from relayer.cancels import ALL_SERIES, CancelAfter, CancelAll, sign_cancel
 from relayer.engine import TimeInForce
 from relayer.venue import Venue
 from relayer.views import FillState, OrderState
-from settlement.batch import Batch
-from settlement.order import SignedOrder
-from settlement.submitter import SubmitResult
-from tests.settlement.venue import EXCHANGE, OPTION, PRICE
+from tests.settlement.venue import OPTION, PRICE
 from tests.settlement.venue import Venue as ChainVenue
-from tests.venue.support import Maker, config_for, eventually, running, submit
+from tests.venue.support import (
+    NEVER_MS,
+    Maker,
+    all_skipped,
+    asks,
+    bids,
+    cancel_onchain,
+    config_for,
+    eventually,
+    held_unless,
+    order_id,
+    order_status,
+    running,
+    settle_held,
+    submit,
+)
 
 #: how each pull records itself on the orders it covers
 REASON = {"cancel_all": "requested", "dead_man": "dead_man_switch", "drain": "operator"}
 #: the switch's timeout (ms)
 TIMEOUT = 60_000
-#: a batch interval no test waits for: nothing is cut before the restart
-NEVER_MS = 3_600_000
-
-
-class HeldBatches:
-    """Holds every batch at the venue's submitter until `release` (the batcher waits for it)."""
-
-    def __init__(self, venue: Venue, monkeypatch: pytest.MonkeyPatch) -> None:
-        self._inner = venue._submitter
-        self._open = threading.Event()
-        monkeypatch.setattr(venue, "_submitter", self)
-
-    def submit(self, batch: Batch) -> SubmitResult:
-        if not self._open.wait(60):
-            raise TimeoutError("batch held too long")
-        return self._inner.submit(batch)
-
-    def release(self) -> None:
-        self._open.set()
-
-
-def _id(deployed: ChainVenue, order: SignedOrder) -> bytes:
-    return order.digest(deployed.manifest.domain)
-
-
-def _cancel_onchain(deployed: ChainVenue, maker: Maker, order: SignedOrder) -> None:
-    """`maker` cancels its own `order` on-chain: a fill of it is skipped, the counterparty innocent."""
-    call = EXCHANGE.encode_call("cancelOrders", [_id(deployed, order)])
-    deployed.send(maker.signer, deployed.manifest.exchange, call)
-
-
-async def _status(venue: Venue, order_id: bytes) -> tuple[OrderState, str | None, int]:
-    view = await venue.get_order(order_id)
-    assert view is not None
-    return view.status, view.cancel_reason, view.remaining
-
-
-def _asks(venue: Venue, deployed: ChainVenue) -> list[tuple[int, int]]:
-    return [(lvl.price, lvl.amount) for lvl in venue.book(deployed.series).asks]
-
-
-def _bids(venue: Venue, deployed: ChainVenue) -> list[tuple[int, int]]:
-    return [(lvl.price, lvl.amount) for lvl in venue.book(deployed.series).bids]
-
-
-async def _all_skipped(venue: Venue, *makers: Maker, count: int) -> None:
-    """Wait until `count` fills of `makers` exist and every one of them is skipped."""
-
-    async def done() -> bool:
-        fills = {f.id: f for m in makers for f in (await venue.list_fills(maker=m.raw)).items}
-        return len(fills) == count and all(f.status is FillState.SKIPPED for f in fills.values())
-
-    await eventually(done, timeout=60)
 
 
 async def _pull(venue: Venue, deployed: ChainVenue, maker: Maker, kind: str, now: list[int], witness: bytes) -> None:
@@ -105,14 +63,14 @@ async def _pull(venue: Venue, deployed: ChainVenue, maker: Maker, kind: str, now
         now[0] += TIMEOUT + 1
 
         async def fired() -> bool:  # the witness's cancel commits together with everything the switch covers
-            return (await _status(venue, witness))[0] is OrderState.CANCELLED
+            return (await order_status(venue, witness))[0] is OrderState.CANCELLED
 
         await eventually(fired)
     else:
         assert kind == "drain"
         results = await venue.drain_maker(maker.raw)
         assert witness in {r.order_id for r in results if r.status is OrderState.CANCELLED}
-    assert await _status(venue, witness) == (OrderState.CANCELLED, REASON[kind], OPTION)
+    assert await order_status(venue, witness) == (OrderState.CANCELLED, REASON[kind], OPTION)
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["same_process", "restart_before_settling"])
@@ -138,47 +96,40 @@ async def test_a_pulled_order_is_not_restored_when_its_fill_is_skipped(
     bid = bob.order(is_buy=True, price=PRICE)
     other = carol.order(is_buy=True, price=PRICE // 2)  # another maker's innocent order
     other_taker = dave.order(is_buy=False, price=PRICE // 2)
-    ask_id, witness_id, other_id = (_id(deployed, o) for o in (ask, witness, other))
+    ask_id, witness_id, other_id = (order_id(deployed, o) for o in (ask, witness, other))
 
-    async with running(first) as venue:
-        held = None if restart else HeldBatches(venue, monkeypatch)
-        try:
-            await submit(venue, ask, witness)
-            (taker,) = await submit(venue, bid)
-            assert taker.status is OrderState.FILLED
-            await submit(venue, other)
-            (t,) = await submit(venue, other_taker)
-            assert t.status is OrderState.FILLED
-            left = amount - OPTION
-            assert await _status(venue, ask_id) == (OrderState.OPEN if left else OrderState.FILLED, None, left)
-            # the takers are at fault: their orders are cancelled on-chain before the batch lands
-            _cancel_onchain(deployed, bob, bid)
-            _cancel_onchain(deployed, dave, other_taker)
-            if kind != "none":
-                await _pull(venue, deployed, alice, kind, now, witness_id)
-            if held is not None:
-                held.release()
-                await _all_skipped(venue, alice, carol, count=2)
-        finally:
-            if held is not None:
-                held.release()
+    async with running(first) as venue, held_unless(restart, venue, monkeypatch) as held:
+        await submit(venue, ask, witness)
+        (taker,) = await submit(venue, bid)
+        assert taker.status is OrderState.FILLED
+        await submit(venue, other)
+        (t,) = await submit(venue, other_taker)
+        assert t.status is OrderState.FILLED
+        left = amount - OPTION
+        assert await order_status(venue, ask_id) == (OrderState.OPEN if left else OrderState.FILLED, None, left)
+        # the takers are at fault: their orders are cancelled on-chain before the batch lands
+        cancel_onchain(deployed, bob, bid)
+        cancel_onchain(deployed, dave, other_taker)
+        if kind != "none":
+            await _pull(venue, deployed, alice, kind, now, witness_id)
+        await settle_held(held, venue, alice, carol, count=2)
 
     for _ in range(2):  # after a restart (settling then, if held back), and after one more
         async with running(config) as venue:
-            await _all_skipped(venue, alice, carol, count=2)
+            await all_skipped(venue, alice, carol, count=2)
             for m in (alice, carol):
                 (fill,) = (await venue.list_fills(maker=m.raw)).items
                 assert (fill.status, fill.skip_reason) == (FillState.SKIPPED, "taker_order_cancelled")
             if kind == "none":
-                assert await _status(venue, ask_id) == (OrderState.OPEN, None, amount)
-                assert _asks(venue, deployed) == [(PRICE, amount)]
-                assert _bids(venue, deployed) == [(PRICE // 2, OPTION), (PRICE // 4, OPTION)]
+                assert await order_status(venue, ask_id) == (OrderState.OPEN, None, amount)
+                assert asks(venue, deployed) == [(PRICE, amount)]
+                assert bids(venue, deployed) == [(PRICE // 2, OPTION), (PRICE // 4, OPTION)]
             else:
                 # the whole amount is unfilled, with the pull's reason; only carol's order came back
-                assert await _status(venue, ask_id) == (OrderState.CANCELLED, REASON[kind], amount)
-                assert _asks(venue, deployed) == []
-                assert _bids(venue, deployed) == [(PRICE // 2, OPTION)]
-            assert await _status(venue, other_id) == (OrderState.OPEN, None, OPTION)
+                assert await order_status(venue, ask_id) == (OrderState.CANCELLED, REASON[kind], amount)
+                assert asks(venue, deployed) == []
+                assert bids(venue, deployed) == [(PRICE // 2, OPTION)]
+            assert await order_status(venue, other_id) == (OrderState.OPEN, None, OPTION)
             assert deployed.position(alice.signer.address) == 0
 
     async with running(config) as venue:  # a later taker finds alice's order only if it came back
@@ -187,7 +138,7 @@ async def test_a_pulled_order_is_not_restored_when_its_fill_is_skipped(
             assert (later.status, later.remaining) == (OrderState.FILLED, 0)
         else:
             assert (later.status, later.remaining) == (OrderState.CANCELLED, OPTION)
-            assert await _status(venue, ask_id) == (OrderState.CANCELLED, REASON[kind], amount)
+            assert await order_status(venue, ask_id) == (OrderState.CANCELLED, REASON[kind], amount)
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["same_process", "restart_before_settling"])
@@ -209,36 +160,29 @@ async def test_cancel_all_spares_orders_sent_after_it_and_other_makers_orders(
     after_taker = dave.order(is_buy=False, price=PRICE // 2)
     other = carol.order(is_buy=False, price=2 * PRICE)  # another maker's, matched before the cancel-all
     other_taker = dave.order(is_buy=True, price=2 * PRICE)
-    before_id, after_id, other_id = (_id(deployed, o) for o in (before, after, other))
+    before_id, after_id, other_id = (order_id(deployed, o) for o in (before, after, other))
     domain = deployed.manifest.domain
 
-    async with running(first) as venue:
-        held = None if restart else HeldBatches(venue, monkeypatch)
-        try:
-            for maker_order, taker_order in ((before, before_taker), (other, other_taker)):
-                await submit(venue, maker_order)
-                (t,) = await submit(venue, taker_order)
-                assert t.status is OrderState.FILLED
-            now[0] += 1
-            signed = sign_cancel(CancelAll(alice.raw, ALL_SERIES, now[0]), domain, alice.key)
-            now[0] += 1
-            await submit(venue, after)
-            (t,) = await submit(venue, after_taker)
+    async with running(first) as venue, held_unless(restart, venue, monkeypatch) as held:
+        for maker_order, taker_order in ((before, before_taker), (other, other_taker)):
+            await submit(venue, maker_order)
+            (t,) = await submit(venue, taker_order)
             assert t.status is OrderState.FILLED
-            for taker, order in ((bob, before_taker), (dave, other_taker), (dave, after_taker)):
-                _cancel_onchain(deployed, taker, order)
-            assert await venue.cancel_all(signed) == []  # nothing of alice's rests
-            if held is not None:
-                held.release()
-                await _all_skipped(venue, alice, carol, count=3)
-        finally:
-            if held is not None:
-                held.release()
+        now[0] += 1
+        signed = sign_cancel(CancelAll(alice.raw, ALL_SERIES, now[0]), domain, alice.key)
+        now[0] += 1
+        await submit(venue, after)
+        (t,) = await submit(venue, after_taker)
+        assert t.status is OrderState.FILLED
+        for taker, order in ((bob, before_taker), (dave, other_taker), (dave, after_taker)):
+            cancel_onchain(deployed, taker, order)
+        assert await venue.cancel_all(signed) == []  # nothing of alice's rests
+        await settle_held(held, venue, alice, carol, count=3)
 
     async with running(config) as venue:
-        await _all_skipped(venue, alice, carol, count=3)
-        assert await _status(venue, before_id) == (OrderState.CANCELLED, "requested", OPTION)
-        assert await _status(venue, after_id) == (OrderState.OPEN, None, OPTION)
-        assert await _status(venue, other_id) == (OrderState.OPEN, None, OPTION)
-        assert _asks(venue, deployed) == [(2 * PRICE, OPTION)]
-        assert _bids(venue, deployed) == [(PRICE // 2, OPTION)]
+        await all_skipped(venue, alice, carol, count=3)
+        assert await order_status(venue, before_id) == (OrderState.CANCELLED, "requested", OPTION)
+        assert await order_status(venue, after_id) == (OrderState.OPEN, None, OPTION)
+        assert await order_status(venue, other_id) == (OrderState.OPEN, None, OPTION)
+        assert asks(venue, deployed) == [(2 * PRICE, OPTION)]
+        assert bids(venue, deployed) == [(PRICE // 2, OPTION)]
