@@ -74,8 +74,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     uint256 internal constant M_ORD_BASE = 0x1e0;
     uint256 internal constant M_NONCE_BASE = 0x200;
     uint256 internal constant M_BAL_BASE = 0x220;
-    uint256 internal constant M_TOPIC_TRADE = 0x240;
-    uint256 internal constant M_TOPIC_SKIP = 0x260;
+    uint256 internal constant M_TOPIC_SKIP = 0x260; // (0x240 is unused)
     // the current fill:
     uint256 internal constant M_MAKER_ORDER = 0x280; // order block addresses
     uint256 internal constant M_TAKER_ORDER = 0x2a0;
@@ -163,9 +162,12 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
     ///      pointer past the layout. Reverts {MalformedBatch} on any structural fault, so every
     ///      later calldata read stays inside `batch`.
     function _parse(uint64 seq, bytes calldata batch) internal view {
+        // The layout starts at 0x80: nothing may be allocated before it. Under the IR pipeline the
+        // compiler would reserve memory there only if it had to move stack variables to memory;
+        // this assert makes every settleBatch test fail if a compiler change ever does.
+        assert(_mload(0x40) == M_SEQ);
         if (batch.length < HEADER_BYTES) revert MalformedBatch(0);
         bytes32 domainSep = _domainSeparatorV4();
-        bytes32 tradeTopic = Trade.selector;
         bytes32 skipTopic = FillSkipped.selector;
         uint256 start;
         uint256 at;
@@ -195,7 +197,6 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
             mstore(M_ORD_BASE, _orders.slot)
             mstore(M_NONCE_BASE, minNonce.slot)
             mstore(M_BAL_BASE, _balances.slot)
-            mstore(M_TOPIC_TRADE, tradeTopic)
             mstore(M_TOPIC_SKIP, skipTopic)
         }
         uint256 end = start + batch.length;
@@ -268,9 +269,36 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 mstore(add(p, 0x140), add(mload(M_SERIES), mul(si, SERIES_ENTRY_BYTES)))
                 calldatacopy(add(p, 0x160), calldatasize(), 0xa0) // digest and slots: not computed yet
             }
+            // The common case decodes each record straight through and tests every fault at once;
+            // a record that fails the test is decoded again by `decodeOrder`, which reverts with
+            // the exact offset (calldataload past the end reads zeros, so the straight pass is
+            // harmless on any input).
             let series := mload(M_SERIES)
             for { let p := M_ORDERS } lt(p, series) { p := add(p, ORDER_BLOCK_BYTES) } {
-                at := decodeOrder(p, at, start, end, typeHash, malformed)
+                let w := calldataload(at)
+                let si := and(shr(80, w), 0xffff)
+                let flags := and(shr(72, w), 0xff)
+                mstore(p, typeHash)
+                mstore(add(p, 0x20), shr(96, w))
+                mstore(add(p, 0x40), calldataload(add(mload(M_TABLE), shl(5, si))))
+                mstore(add(p, 0x60), and(flags, 1))
+                let q := add(at, ORDER_FIXED_BYTES)
+                let lens := 0
+                q, lens := ints(p, q)
+                mstore(add(p, 0xe0), or(mload(add(p, 0xe0)), shl(253, and(flags, 4)))) // flag bit 2 (one-shot): nonce bit 255
+                let len := ECDSA_SIG_BYTES
+                if and(flags, 2) {
+                    len := shr(240, calldataload(q))
+                    q := add(q, 2)
+                }
+                mstore(add(p, 0x120), or(q, shl(32, len)))
+                mstore(add(p, 0x140), add(series, mul(si, SERIES_ENTRY_BYTES)))
+                calldatacopy(add(p, 0x160), calldatasize(), 0xa0) // digest and slots: not computed yet
+                q := add(q, len)
+                if or(or(lens, gt(q, end)), or(iszero(lt(si, mload(M_NSERIES))), gt(flags, 7))) {
+                    q := decodeOrder(p, at, start, end, typeHash, malformed)
+                }
+                at := q
             }
             if iszero(eq(sub(end, at), mul(mload(M_NFILLS), FILL_BYTES))) { fail(malformed, sub(at, start)) }
             mstore(M_FILLS, at)
@@ -440,16 +468,13 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 }
                 if iszero(lt(timestamp(), mload(add(e, 0x60)))) { r := 12 } // SeriesExpired
             }
-            // the order's EIP-712 digest, once per batch: its block starts with the struct preimage
-            function orderDigest(p) -> h {
-                h := mload(add(p, 0x160))
-                if iszero(h) {
-                    mstore(M_SCRATCH, shl(240, 0x1901))
-                    mstore(add(M_SCRATCH, 0x02), mload(M_DOMAIN))
-                    mstore(add(M_SCRATCH, 0x22), keccak256(p, 0x120))
-                    h := keccak256(M_SCRATCH, 0x42)
-                    mstore(add(p, 0x160), h)
-                }
+            // caches the order's EIP-712 digest (once per batch): its block starts with the struct
+            // preimage
+            function orderDigest(p) {
+                mstore(M_SCRATCH, shl(240, 0x1901))
+                mstore(add(M_SCRATCH, 0x02), mload(M_DOMAIN))
+                mstore(add(M_SCRATCH, 0x22), keccak256(p, 0x120))
+                mstore(add(p, 0x160), keccak256(M_SCRATCH, 0x42))
             }
             // 0 ok, else the maker-side reason (1 nonce floor, 15 cancelled, 17 overfill, 24 spent);
             // reads the signer's position word (kept for `party`) and the order's own state
@@ -702,10 +727,8 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 }
                 let m := mload(M_MAKER_ORDER)
                 let t := mload(M_TAKER_ORDER)
-                let mh := mload(add(m, 0x160))
-                if iszero(mh) { mh := orderDigest(m) }
-                let th := mload(add(t, 0x160))
-                if iszero(th) { th := orderDigest(t) }
+                if iszero(mload(add(m, 0x160))) { orderDigest(m) }
+                if iszero(mload(add(t, 0x160))) { orderDigest(t) }
                 let rm := orderState(m, M_MAKER_FX)
                 if rm {
                     r := rm
@@ -748,15 +771,15 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 // fees are summed per series of the batch and written once by _flushFees
                 let fp := add(mload(add(m, 0x140)), 0xc0)
                 mstore(fp, add(mload(fp), add(mf, tf)))
-                // Trade: series, makerOrder, takerOrder, premium << 128 | seq << 24 | index << 8 |
-                // makerIsBuy, amount << 128 | price, makerFee << 128 | takerFee (parts < 2**128)
+                // Trade (anonymous: LOG0): series, maker, taker, premium << 128 | seq << 24 | index << 8
+                // | makerIsBuy, amount << 128 | price, makerFee << 128 | takerFee (parts < 2**128)
                 mstore(M_SCRATCH, mload(add(m, 0x40)))
-                mstore(add(M_SCRATCH, 0x20), mh)
-                mstore(add(M_SCRATCH, 0x40), th)
+                mstore(add(M_SCRATCH, 0x20), mload(add(m, 0x20)))
+                mstore(add(M_SCRATCH, 0x40), mload(add(t, 0x20)))
                 mstore(add(M_SCRATCH, 0x60), or(or(shl(128, mload(M_PREMIUM)), shl(24, mload(M_SEQ))), or(shl(8, index), mload(add(m, 0x60)))))
                 mstore(add(M_SCRATCH, 0x80), or(shl(128, mload(M_AMOUNT)), mload(add(m, 0x80))))
                 mstore(add(M_SCRATCH, 0xa0), or(shl(128, mf), tf))
-                log3(M_SCRATCH, 0xc0, mload(M_TOPIC_TRADE), mload(add(m, 0x20)), mload(add(t, 0x20)))
+                log0(M_SCRATCH, 0xc0)
             }
             let n := mload(M_NFILLS)
             let fillsAt := mload(M_FILLS)

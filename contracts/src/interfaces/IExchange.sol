@@ -18,26 +18,22 @@ interface IExchange {
     ///      u128). Flag bit 0 is isBuy, bit 2 adds 2**255 to the nonce (one-shot). Fee rates are per
     ///      whole option in quote base units, within each order's cap.
 
-    /// @notice Fill `index` of batch `seq` executed. Three fields are packed words (one LOG3 with 6
-    ///         data words):
+    /// @notice Fill `index` of batch `seq` executed. Anonymous (a LOG0 with 6 data words, the
+    ///         exchange's only log without topics: topics cost 375 gas each, a data word 256, and
+    ///         this log is written once per fill). Three fields are packed words:
     ///         `premiumFill` = premium << 128 | seq << 24 | index << 8 | makerIsBuy (1 if the maker
     ///         bought; premium: quote base units the buyer paid the seller, rounded in the maker's
     ///         favour); `amountPrice` = amount << 128 | price; `fees` = makerFee << 128 | takerFee.
+    ///         The two orders (and their EIP-712 digests) are fill `index` of the batch in the
+    ///         transaction's calldata.
+    /// @param series The series id.
     /// @param maker The maker order's signer account; `taker` likewise.
-    /// @param series The series id; `makerOrder`, `takerOrder` the two orders' EIP-712 digests.
     /// @param amountPrice Options (underlying base units) and the maker's price (premium per whole
     ///        option, quote base units).
     /// @param fees Quote base units the maker and the taker paid in fees.
     event Trade(
-        address indexed maker,
-        address indexed taker,
-        bytes32 series,
-        bytes32 makerOrder,
-        bytes32 takerOrder,
-        uint256 premiumFill,
-        uint256 amountPrice,
-        uint256 fees
-    );
+        bytes32 series, address maker, address taker, uint256 premiumFill, uint256 amountPrice, uint256 fees
+    ) anonymous;
     /// @notice Fill `index` of batch `seq` was skipped; `reason` is a {SkipReason} code.
     event FillSkipped(uint64 indexed seq, uint256 index, uint8 reason);
     /// @notice Batch `seq` applied: `filled` fills executed, `skipped` skipped.

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {Batches, BatchFill, SignedOrder, TestFill} from "../utils/Batches.sol";
 import {StrikebookTest} from "../utils/StrikebookTest.sol";
+import {Cheats} from "../utils/Cheats.sol";
 import {IExchange} from "../../src/interfaces/IExchange.sol";
 import {OrderLib} from "../../src/libraries/OrderLib.sol";
 import {ERC1271Wallet} from "../../src/test/ERC1271Wallet.sol";
@@ -22,18 +23,28 @@ contract ExchangeSettleBatchTest is StrikebookTest {
 
     function test_call_trade_moves_premium_fees_and_locks_underlying() public {
         TestFill memory f = _standardCallFill(2 * ONE);
-        vm.expectEmit(true, true, true, true, address(exchange));
-        emit IExchange.Trade(
-            alice,
-            bob,
-            callId,
-            _digest(f.maker),
-            _digest(f.taker),
-            (uint256(200e6) << 128) | (uint256(1) << 24) | (0 << 8) | 0, // premium 200, seq 1, index 0, maker sold
-            (2 * ONE << 128) | 100e6,
-            (uint256(2e6) << 128) | 4e6
-        );
+        vm.recordLogs();
         _submitOne(f);
+        // Trade is anonymous: the batch's only log without topics
+        Cheats.Log[] memory logs = vm.getRecordedLogs();
+        uint256 trades;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics.length != 0) continue;
+            trades++;
+            assertEq(logs[i].emitter, address(exchange));
+            assertEq(
+                logs[i].data,
+                abi.encode(
+                    callId,
+                    alice,
+                    bob,
+                    (uint256(200e6) << 128) | (uint256(1) << 24) | (0 << 8) | 0, // premium 200, seq 1, index 0, maker sold
+                    (2 * ONE << 128) | 100e6,
+                    (uint256(2e6) << 128) | 4e6
+                )
+            );
+        }
+        assertEq(trades, 1);
 
         assertEq(exchange.positionOf(alice, callId), -int256(2 * ONE));
         assertEq(exchange.positionOf(bob, callId), int256(2 * ONE));

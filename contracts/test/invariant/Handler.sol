@@ -193,7 +193,7 @@ contract Handler {
         vm.recordLogs();
         exchange.settleBatch(seq, Batches.pack(encOrders, encFills));
         ghostBatches++;
-        _countLogs(seq);
+        _countLogs(seq, fills);
         _checkDead(dead);
         // A resubmission of the same seq must never apply.
         try exchange.settleBatch(seq, Batches.pack(encOrders, encFills)) {
@@ -240,17 +240,21 @@ contract Handler {
         }
     }
 
-    function _countLogs(uint64 seq) internal {
+    /// @dev Counts the batch's logs and sums each Trade's amount onto its two orders. A Trade
+    ///      (anonymous: the only log without topics) names its fill by index; the orders are that
+    ///      fill's, as in the calldata.
+    function _countLogs(uint64 seq, TestFill[] memory fills) internal {
         Cheats.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].topics.length == 0) continue;
-            if (logs[i].topics[0] == IExchange.Trade.selector) {
+            if (logs[i].topics.length == 0) {
                 ghostTrades++;
-                (, bytes32 mh, bytes32 th,, uint256 amountPrice) =
-                    abi.decode(logs[i].data, (bytes32, bytes32, bytes32, uint256, uint256));
+                (,,, uint256 premiumFill, uint256 amountPrice) =
+                    abi.decode(logs[i].data, (bytes32, address, address, uint256, uint256));
+                require(uint64(premiumFill >> 24) == seq, "Trade of another batch");
+                TestFill memory f = fills[uint16(premiumFill >> 8)];
                 uint256 amount = amountPrice >> 128;
-                _recordFill(mh, amount, seq);
-                _recordFill(th, amount, seq);
+                _recordFill(exchange.hashOrder(f.maker), amount, seq);
+                _recordFill(exchange.hashOrder(f.taker), amount, seq);
             } else if (logs[i].topics[0] == IExchange.FillSkipped.selector) {
                 ghostSkips++;
             }
