@@ -389,28 +389,56 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 mstore(0x00, k)
                 s := keccak256(0x00, 0x40)
             }
-            // reads the fill record and runs the checks that need no state, in SkipReason order
+            // reads the fill record and runs the checks that need no state: all at once (one branch
+            // for the common case), then `reason` finds the first that failed, in SkipReason order
             function check(at) -> r {
                 let w := calldataload(at)
                 let n := mload(M_NORDERS)
                 let mi := shr(240, w)
                 let ti := and(shr(224, w), 0xffff)
-                if iszero(and(lt(mi, n), lt(ti, n))) {
-                    r := 23 // BadOrderIndex
-                    leave
-                }
                 let fi := and(shr(208, w), 0xffff)
-                if iszero(lt(fi, mload(M_NFEES))) {
+                // indexes first: an order block read out of range could expand memory without bound
+                if iszero(and(and(lt(mi, n), lt(ti, n)), lt(fi, mload(M_NFEES)))) {
                     r := 26 // BadFeeIndex
+                    if iszero(and(lt(mi, n), lt(ti, n))) { r := 23 } // BadOrderIndex
                     leave
                 }
                 let amount := and(shr(80, w), 0xffffffffffffffffffffffffffffffff)
-                mstore(M_MFEE_RATE, calldataload(add(mload(M_FEES), shl(5, fi)))) // both rates, split below
+                let rates := calldataload(add(mload(M_FEES), shl(5, fi))) // makerFeeRate << 128 | takerFeeRate
                 let m := add(M_ORDERS, mul(mi, ORDER_BLOCK_BYTES))
                 let t := add(M_ORDERS, mul(ti, ORDER_BLOCK_BYTES))
                 mstore(M_MAKER_ORDER, m)
                 mstore(M_TAKER_ORDER, t)
                 mstore(M_AMOUNT, amount)
+                mstore(M_MFEE_RATE, shr(128, rates))
+                mstore(M_TFEE_RATE, and(rates, 0xffffffffffffffffffffffffffffffff))
+                let mp := mload(add(m, 0x80))
+                // crossed: a selling maker needs takerPrice >= makerPrice, a buying one the reverse;
+                // xor with d swaps the two prices when the maker buys (isBuy is 0 or 1)
+                let d := mul(mload(add(m, 0x60)), xor(mp, mload(add(t, 0x80))))
+                let e := mload(add(m, 0x140))
+                if or(
+                    or(
+                        or(
+                            or(iszero(amount), gt(amount, 0x7fffffffffffffffffffffffffffffff)),
+                            or(gt(mp, 0xffffffffffffffffffffffffffffffff), xor(mload(add(m, 0x40)), mload(add(t, 0x40))))
+                        ),
+                        or(
+                            or(eq(mload(add(m, 0x60)), mload(add(t, 0x60))), eq(mload(add(m, 0x20)), mload(add(t, 0x20)))),
+                            lt(xor(mload(add(t, 0x80)), d), xor(mp, d))
+                        )
+                    ),
+                    or(
+                        or(
+                            or(gt(shr(128, rates), mload(add(m, 0xc0))), gt(and(rates, 0xffffffffffffffffffffffffffffffff), mload(add(t, 0xc0)))),
+                            or(gt(timestamp(), mload(add(m, 0x100))), gt(timestamp(), mload(add(t, 0x100))))
+                        ),
+                        or(iszero(mload(e)), iszero(lt(timestamp(), mload(add(e, 0x60)))))
+                    )
+                ) { r := reason(m, t, amount) }
+            }
+            // the first check of `check` that failed, in SkipReason order
+            function reason(m, t, amount) -> r {
                 if iszero(amount) {
                     r := 1 // ZeroAmount
                     leave
@@ -440,16 +468,11 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                     r := 6 // PriceNotCrossed
                     leave
                 }
-                let rates := mload(M_MFEE_RATE)
-                let rate := shr(128, rates)
-                mstore(M_MFEE_RATE, rate)
-                if gt(rate, mload(add(m, 0xc0))) {
+                if gt(mload(M_MFEE_RATE), mload(add(m, 0xc0))) {
                     r := 7 // MakerFeeAboveCap
                     leave
                 }
-                rate := and(rates, 0xffffffffffffffffffffffffffffffff)
-                mstore(M_TFEE_RATE, rate)
-                if gt(rate, mload(add(t, 0xc0))) {
+                if gt(mload(M_TFEE_RATE), mload(add(t, 0xc0))) {
                     r := 8 // TakerFeeAboveCap
                     leave
                 }
@@ -741,23 +764,27 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                     if eq(rt, 1) { r := 14 } // TakerNonceCancelled
                     leave
                 }
-                let vm := verdict(m)
-                if vm {
-                    r := 19 // MakerBadSignature
-                    if eq(vm, 2) {
-                        mstore(M_SLOW, m)
-                        r := NEEDS_SLOW_CHECK
+                if iszero(and(mload(add(m, 0x120)), META_VALID)) {
+                    let vm := verdict(m)
+                    if vm {
+                        r := 19 // MakerBadSignature
+                        if eq(vm, 2) {
+                            mstore(M_SLOW, m)
+                            r := NEEDS_SLOW_CHECK
+                        }
+                        leave
                     }
-                    leave
                 }
-                let vt := verdict(t)
-                if vt {
-                    r := 20 // TakerBadSignature
-                    if eq(vt, 2) {
-                        mstore(M_SLOW, t)
-                        r := NEEDS_SLOW_CHECK
+                if iszero(and(mload(add(t, 0x120)), META_VALID)) {
+                    let vt := verdict(t)
+                    if vt {
+                        r := 20 // TakerBadSignature
+                        if eq(vt, 2) {
+                            mstore(M_SLOW, t)
+                            r := NEEDS_SLOW_CHECK
+                        }
+                        leave
                     }
-                    leave
                 }
                 let rmoney := money(m, t)
                 if rmoney {
