@@ -68,14 +68,17 @@ def _send(chain: Chain, signer: Signer, to: str, data: bytes, what: str, abis: S
         raise ChainOpError(f"{what} failed: {_revert_reason(abis, exc)}") from exc
 
 
-def _logs(chain: Chain, manifest: Manifest, address: str, topic: bytes) -> list[Log]:
-    """Every log of `address` with topic 0 `topic` since the deployment, in block order."""
+def _logs(chain: Chain, manifest: Manifest, address: str, topic: bytes | None) -> list[Log]:
+    """Every log of `address` with topic 0 `topic` (every log of it when `topic` is None: the only
+    way to read an anonymous event, whose logs no topic filter selects) since the deployment, in
+    block order."""
     out: list[Log] = []
     head = chain.block_number()
     start = manifest.deployment_block
+    topics = None if topic is None else [["0x" + topic.hex()]]
     while start <= head:
         end = min(head, start + _LOG_CHUNK - 1)
-        out.extend(chain.logs(start, end, [address], [["0x" + topic.hex()]]))
+        out.extend(chain.logs(start, end, [address], topics))
         start = end + 1
     return out
 
@@ -197,12 +200,17 @@ def position_of(chain: Chain, manifest: Manifest, account: str, series: bytes) -
 
 
 def traders_by_series(chain: Chain, manifest: Manifest, series: Iterable[bytes]) -> dict[bytes, set[str]]:
-    """Every account that ever traded each of `series` (maker or taker of a `Trade` event)."""
+    """Every account that ever traded each of `series` (maker or taker of a `Trade` event).
+
+    `Trade` is anonymous (a log without topics), so no topic filter selects it: this reads every
+    exchange log and keeps the ones that decode as `Trade`."""
     wanted = set(series)
     out: dict[bytes, set[str]] = {sid: set() for sid in wanted}
-    for log in _logs(chain, manifest, manifest.exchange, _EXCHANGE.event_topic("Trade")):
-        decoded = _EXCHANGE.decode_log(list(log.topics), log.data)
-        if decoded is None:
+    for log in _logs(chain, manifest, manifest.exchange, None):
+        if log.topics:  # a Trade has none; skip the named events without decoding them
+            continue
+        decoded = _EXCHANGE.decode_log([], log.data)
+        if decoded is None or decoded[0] != "Trade":
             continue
         args = decoded[1]
         sid = bytes(args["series"])

@@ -12,6 +12,7 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_abi.exceptions import DecodingError
+from eth_abi.grammar import ABIType, TupleType, parse
 
 from ._hashing import checksum_address, keccak256
 from .artifacts import Artifact, load_artifact
@@ -58,16 +59,35 @@ def _split_tuple(body: str) -> list[str]:
     return parts
 
 
+def _static_words(abi_type: ABIType) -> int:
+    """32-byte words a static ABI type takes in event data (fixed arrays and tuples expanded)."""
+    words = sum(_static_words(c) for c in abi_type.components) if isinstance(abi_type, TupleType) else 1
+    for dims in abi_type.arrlist or ():
+        words *= dims[0]
+    return words
+
+
+def _data_size(types: list[str]) -> int | None:
+    """The exact byte length of the ABI encoding of `types`, or None if one of them is dynamic."""
+    parsed = [parse(t) for t in types]
+    if any(p.is_dynamic for p in parsed):
+        return None
+    return 32 * sum(_static_words(p) for p in parsed)
+
+
 _MASK_128 = (1 << 128) - 1
 _MASK_16 = (1 << 16) - 1
 
 
 def unpack_trade(values: dict[str, Any]) -> dict[str, Any]:
     """`Exchange.Trade` with its packed words spelled out (docs/PROTOCOL.md, "Events"): the event
-    carries `premiumFill` = premium << 128 | seq << 24 | index << 8 | makerIsBuy, `amountPrice` =
+    (anonymous: a log with no topics and 6 data words) carries `series`, `maker`, `taker`,
+    `premiumFill` = premium << 128 | seq << 24 | index << 8 | makerIsBuy, `amountPrice` =
     amount << 128 | price and `fees` = makerFee << 128 | takerFee; consumers read the named fields.
     `seq` is bits 24..127 of `premiumFill` (bits 88..127 are 0 from the exchange, so it is the
-    uint64; a forged log with other bits set shows up as a seq no batch has)."""
+    uint64; a forged log with other bits set shows up as a seq no batch has). The event does not
+    carry the two orders: they (and their EIP-712 digests) are fill `index` of the batch in the
+    transaction's `settleBatch` calldata (`settlement.batch.decode_settle_call`)."""
     premium_fill: int = values["premiumFill"]
     amount_price: int = values["amountPrice"]
     fees: int = values["fees"]
@@ -77,8 +97,6 @@ def unpack_trade(values: dict[str, Any]) -> dict[str, Any]:
         "taker": values["taker"],
         "index": (premium_fill >> 8) & _MASK_16,
         "series": values["series"],
-        "makerOrder": values["makerOrder"],
-        "takerOrder": values["takerOrder"],
         "makerIsBuy": bool(premium_fill & 1),
         "amount": amount_price >> 128,
         "price": amount_price & _MASK_128,
@@ -96,11 +114,20 @@ _UNPACK: dict[str, tuple[set[str], Any]] = {
 
 @dataclass(frozen=True)
 class EventABI:
+    """One event of an artifact. `topic` is topic 0 of its logs, None for an anonymous event (its
+    logs carry only the indexed params as topics). `data_size` is the exact byte length of its data,
+    None when a data param is dynamic."""
+
     name: str
-    topic: bytes
+    topic: bytes | None
     indexed: tuple[tuple[str, str], ...]
     data: tuple[tuple[str, str], ...]
     order: tuple[str, ...]
+    data_size: int | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.topic is None
 
 
 @dataclass(frozen=True)
@@ -118,6 +145,7 @@ class ContractABI:
         self.artifact = artifact
         self._functions: dict[str, dict[str, Any]] = {}
         self._events: dict[bytes, EventABI] = {}
+        self._anonymous: list[EventABI] = []
         self._errors: dict[bytes, tuple[str, list[str], list[str]]] = {}
         self._constructor: list[dict[str, Any]] = []
         for item in artifact.abi:
@@ -127,15 +155,21 @@ class ContractABI:
             elif kind == "constructor":
                 self._constructor = item["inputs"]
             elif kind == "event":
+                anonymous = bool(item.get("anonymous", False))
                 sig = f"{item['name']}({','.join(_types(item['inputs']))})"
-                topic = keccak256(sig.encode())
-                self._events[topic] = EventABI(
+                data = tuple((i["name"], _type_string(i)) for i in item["inputs"] if not i["indexed"])
+                event = EventABI(
                     item["name"],
-                    topic,
+                    None if anonymous else keccak256(sig.encode()),
                     tuple((i["name"], _type_string(i)) for i in item["inputs"] if i["indexed"]),
-                    tuple((i["name"], _type_string(i)) for i in item["inputs"] if not i["indexed"]),
+                    data,
                     tuple(i["name"] for i in item["inputs"]),
+                    _data_size([t for _, t in data]),
                 )
+                if event.topic is None:
+                    self._anonymous.append(event)
+                else:
+                    self._events[event.topic] = event
             elif kind == "error":
                 types = _types(item["inputs"])
                 sig = f"{item['name']}({','.join(types)})"
@@ -145,14 +179,28 @@ class ContractABI:
 
     @property
     def events(self) -> dict[bytes, EventABI]:
-        """Events by topic 0."""
+        """Events by topic 0 (anonymous events have none: see `anonymous_events`)."""
         return self._events
 
-    def event_topic(self, name: str) -> bytes:
-        for topic, event in self._events.items():
+    @property
+    def anonymous_events(self) -> tuple[EventABI, ...]:
+        """The anonymous events (logs without the signature topic), in ABI order."""
+        return tuple(self._anonymous)
+
+    def event(self, name: str) -> EventABI:
+        """The event called `name`, anonymous or not."""
+        for event in (*self._events.values(), *self._anonymous):
             if event.name == name:
-                return topic
+                return event
         raise ArtifactError(f"{self.artifact.name} has no event {name}")
+
+    def event_topic(self, name: str) -> bytes:
+        """Topic 0 of event `name`'s logs; `ArtifactError` for an anonymous event (its logs have none,
+        so they cannot be filtered by topic: fetch the address's logs and keep what `decode_log` names)."""
+        event = self.event(name)
+        if event.topic is None:
+            raise ArtifactError(f"{self.artifact.name}.{name} is anonymous: its logs carry no topic 0")
+        return event.topic
 
     def _function(self, name: str) -> dict[str, Any]:
         try:
@@ -183,13 +231,31 @@ class ContractABI:
         return bytes.fromhex(self.artifact.bytecode[2:]) + abi_encode(_types(self._constructor), list(args))
 
     def decode_log(self, topics: list[bytes], data: bytes) -> tuple[str, dict[str, Any]] | None:
-        """(event name, arguments by name) of a log of this contract, or None for an unknown topic."""
-        if not topics or (event := self._events.get(topics[0])) is None:
+        """(event name, arguments by name) of a log of this contract, or None for an unknown log.
+
+        A log whose topic 0 is an event's signature hash decodes as that event. Any other log (in
+        particular one without topics) decodes as the anonymous event whose indexed params match its
+        topics and whose data params match its data (exact length, when they are static); None when
+        no anonymous event or more than one fits."""
+        if topics and (event := self._events.get(topics[0])) is not None:
+            if len(topics) - 1 != len(event.indexed):
+                return None
+            return self._decode(event, topics[1:], data)
+        fits = [
+            e
+            for e in self._anonymous
+            if len(e.indexed) == len(topics) and (e.data_size is None or e.data_size == len(data))
+        ]
+        if len(fits) != 1:
             return None
-        if len(topics) - 1 != len(event.indexed):
+        try:
+            return self._decode(fits[0], topics, data)
+        except DecodingError:  # the right length but no valid encoding (e.g. a dirty address word): not this event
             return None
+
+    def _decode(self, event: EventABI, topics: list[bytes], data: bytes) -> tuple[str, dict[str, Any]]:
         values: dict[str, Any] = {}
-        for (arg, abi_type), topic in zip(event.indexed, topics[1:], strict=True):
+        for (arg, abi_type), topic in zip(event.indexed, topics, strict=True):
             values[arg] = _normalise(abi_decode([abi_type], topic)[0], abi_type)
         decoded = abi_decode([t for _, t in event.data], data)
         for (arg, abi_type), value in zip(event.data, decoded, strict=True):

@@ -51,10 +51,17 @@ class Simulation:
     skips_known: bool = True
 
 
-def _batch_outcome(seq: int, logs: list[Log] | tuple[Log, ...]) -> tuple[dict[int, SkipReason | int], list[int]]:
+def _batch_outcome(
+    seq: int, exchange: str, logs: list[Log] | tuple[Log, ...]
+) -> tuple[dict[int, SkipReason | int], list[int]]:
+    """The skipped (index -> reason) and filled indices of batch `seq` in `logs`. Only the exchange's
+    own logs count: its `Trade` is anonymous (no topic 0 to tell it apart), so a log without topics
+    from another contract could otherwise pass for one."""
     skipped: dict[int, SkipReason | int] = {}
     filled: list[int] = []
     for entry in logs:
+        if entry.address.lower() != exchange.lower():
+            continue
         decoded = _exchange().decode_log(list(entry.topics), entry.data)
         if decoded is None:
             continue
@@ -76,6 +83,7 @@ def _sim_log(raw: dict[str, Any]) -> Log:
         "transactionIndex": "0x0",
         "logIndex": raw.get("logIndex", raw.get("index", "0x0")),
         **raw,
+        "topics": raw.get("topics") or [],  # a tracer may give null for a log without topics (a Trade)
     }
     return parse_log(filled)
 
@@ -95,7 +103,7 @@ def simulate_batch(chain: Chain, exchange: str, operator: str, batch: Batch) -> 
         if int(outcome["status"], 16) != 1:
             revert = bytes.fromhex(outcome.get("returnData", "0x")[2:])
             return Simulation("eth_simulateV1", True, _exchange().decode_error(revert), {}, (), gas)
-        skipped, filled = _batch_outcome(batch.seq, [_sim_log(raw) for raw in outcome.get("logs", [])])
+        skipped, filled = _batch_outcome(batch.seq, exchange, [_sim_log(raw) for raw in outcome.get("logs", [])])
         return Simulation("eth_simulateV1", False, None, skipped, tuple(filled), gas)
     except RPCError as exc:
         if not _unsupported(exc):
@@ -108,7 +116,7 @@ def simulate_batch(chain: Chain, exchange: str, operator: str, batch: Batch) -> 
         if trace.get("error"):
             revert = bytes.fromhex(trace.get("output", "0x")[2:])
             return Simulation("debug_traceCall", True, _exchange().decode_error(revert), {}, (), gas)
-        skipped, filled = _batch_outcome(batch.seq, [_sim_log(raw) for raw in trace.get("logs", [])])
+        skipped, filled = _batch_outcome(batch.seq, exchange, [_sim_log(raw) for raw in trace.get("logs", [])])
         return Simulation("debug_traceCall", False, None, skipped, tuple(filled), gas)
     except RPCError as exc:
         if not _unsupported(exc):
@@ -227,7 +235,7 @@ class Submitter:
             log.info("batch %d: resuming after restart with %d journaled attempts", batch.seq, len(record.attempts))
         state = _State(record, last_sent=self._clock() if not resumed else float("-inf"))
         receipt = self._drive(state, batch)
-        skipped, filled = _batch_outcome(batch.seq, receipt.logs)
+        skipped, filled = _batch_outcome(batch.seq, self.exchange, receipt.logs)
         self.journal.mark_final(batch.seq, receipt.tx_hash)
         return SubmitResult(
             seq=batch.seq,

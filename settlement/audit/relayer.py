@@ -11,7 +11,9 @@ expects this JSON (every integer a decimal string, hex lowercase or checksummed,
          "nextCursor": "opaque" | null}
 
     `index` is the fill's position in the settleBatch call; amount/price/premium/fees are the
-    `Trade` event's (options in underlying base units; premium and fees charged, quote base units).
+    `Trade` event's (options in underlying base units; premium and fees charged, quote base units);
+    makerOrder/takerOrder are the EIP-712 digests of the two orders of that calldata fill (the
+    anonymous `Trade` event does not carry them).
     `status` is optional ("settled" when absent); fills with another status (e.g. "skipped",
     "pending") are not claims of settlement. Pages follow `nextCursor` until it is null.
 
@@ -21,7 +23,8 @@ expects this JSON (every integer a decimal string, hex lowercase or checksummed,
     404 when the relayer knows no such batch.
 
 Checks: `relayer_fills_on_chain` (every fill reported as settled is an on-chain Trade with the same
-fields: catches edited and phantom fills), `relayer_trades_known` (every on-chain Trade is
+fields: catches edited and phantom fills; the order digests are compared where the calldata named
+them, else `trades_match_calldata` has already failed for that Trade), `relayer_trades_known` (every on-chain Trade is
 reported), `relayer_batches` (every on-chain batch is reported with its tx and counts, and the
 relayer claims no settled batch beyond the chain's lastSeq).
 """
@@ -232,11 +235,17 @@ class HTTPRelayerReport(RelayerReport):
 
 
 def _trade_fields(t: TradeRecord) -> dict[str, Any]:
-    return {
-        f.name: (getattr(t, f.name).lower() if f.name in _HEX_FIELDS else getattr(t, f.name))
-        for f in fields(ReportedFill)
-        if f.name != "status"
-    }
+    """The fields of `t` a reported fill must equal. An order digest the replay could not take from
+    the calldata (None) is left out: there is nothing on-chain to hold the relayer's against."""
+    out: dict[str, Any] = {}
+    for f in fields(ReportedFill):
+        if f.name == "status":
+            continue
+        value = getattr(t, f.name)
+        if value is None:
+            continue
+        out[f.name] = value.lower() if f.name in _HEX_FIELDS else value
+    return out
 
 
 def cross_check(state: ReplayState, report: RelayerReport) -> list[CheckResult]:

@@ -1,6 +1,11 @@
 """Replay: read every suite event from the deployment block on and rebuild the venue's state,
 checking each Trade against the `settleBatch` calldata of its transaction as it goes.
 
+The `Trade` event is anonymous (a log without topics) and does not carry the two orders: they, and
+so their EIP-712 digests, are fill `index` of batch `seq` in the calldata of the Trade's transaction.
+A Trade whose transaction has no such fill fails `trades_match_calldata` and has no digests (its
+`TradeRecord.maker_order` / `taker_order` are None): it is then not attributed to any order.
+
 Per block range: one `eth_getLogs`, then one batch of `eth_getTransactionByHash` for the batches in
 it and one batch of headers for block timestamps. Fills are decoded from the transaction input
 with the packed batch decoder (`settlement.batch.decode_settle_call`); signatures are recovered with
@@ -58,11 +63,22 @@ class DecodedFill:
 class DecodedBatch:
     """A settleBatch transaction's calldata, or why it could not be decoded (`error`). A fill whose
     order index lies outside the batch's orders or whose fee index lies outside its fee table (the
-    contract skips it, reason BadOrderIndex or BadFeeIndex) is None."""
+    contract skips it, reason BadOrderIndex or BadFeeIndex) is None. `digests` has, per fill, the
+    (maker, taker) order digests, None only when an order index lies outside the batch's orders (a
+    fill with a bad fee index still names its two orders)."""
 
     seq: int
     fills: tuple[DecodedFill | None, ...]
     error: str | None = None
+    digests: tuple[tuple[bytes, bytes] | None, ...] = ()
+
+    def fill_digests(self, seq: int, index: int) -> tuple[str, str] | None:
+        """0x-hex (maker, taker) order digests of fill `index` of batch `seq`, None if this calldata
+        (when it decoded at all) has no such fill or the fill names an order it does not carry."""
+        if self.error is not None or self.seq != seq or index >= len(self.digests):
+            return None
+        pair = self.digests[index]
+        return None if pair is None else ("0x" + pair[0].hex(), "0x" + pair[1].hex())
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,10 +195,16 @@ class Replayer:
             return d
 
         fills: list[DecodedFill | None] = []
+        fill_digests: list[tuple[bytes, bytes] | None] = []
         for f in batch.fills:
             mi, ti = f.maker_order, f.taker_order
+            if mi >= len(orders) or ti >= len(orders):
+                fills.append(None)
+                fill_digests.append(None)
+                continue
+            fill_digests.append((digest(mi), digest(ti)))
             rates = batch.fill_fees(f)
-            if mi >= len(orders) or ti >= len(orders) or rates is None:
+            if rates is None:
                 fills.append(None)
                 continue
             fills.append(
@@ -200,7 +222,7 @@ class Replayer:
                     ti,
                 )
             )
-        return DecodedBatch(int(seq), tuple(fills))
+        return DecodedBatch(int(seq), tuple(fills), digests=tuple(fill_digests))
 
     # ------------------------------------------------------------------ registry, vault, oracle
 
@@ -331,6 +353,10 @@ class Replayer:
         seq, index = int(a["seq"]), int(a["index"])
         ts = self._timestamps.get(block, 0)
         series_id = "0x" + a["series"].hex()
+        decoded = self._txs.get(tx)
+        # the event names no orders: they are the calldata's fill (seq, index), if it has one
+        digests = decoded.fill_digests(seq, index) if decoded is not None else None
+        maker_order, taker_order = digests if digests is not None else (None, None)
         rec = TradeRecord(
             seq,
             index,
@@ -340,8 +366,8 @@ class Replayer:
             series_id,
             a["maker"],
             a["taker"],
-            "0x" + a["makerOrder"].hex(),
-            "0x" + a["takerOrder"].hex(),
+            maker_order,
+            taker_order,
             bool(a["makerIsBuy"]),
             int(a["amount"]),
             int(a["price"]),
@@ -352,7 +378,6 @@ class Replayer:
         st.trades.append(rec)
         self._batch_indices.setdefault(seq, set()).add(index)
         series = st.series.get(series_id)
-        decoded = self._txs.get(tx)
         fill = self._match_calldata(rec, series, decoded)
         if fill is not None:
             self._check_signatures(rec, fill)
@@ -412,8 +437,6 @@ class Replayer:
         same("taker side", not mk.is_buy, tk.is_buy)
         same("amount", f.amount, rec.amount)
         same("price", mk.price, rec.price)
-        same("maker order digest", "0x" + f.maker_hash.hex(), rec.maker_order)
-        same("taker order digest", "0x" + f.taker_hash.hex(), rec.taker_order)
         unit = series.unit
         same("premium", om.premium(mk.price, f.amount, unit, not mk.is_buy), rec.premium)
         same("maker fee", om.fee(f.maker_fee_rate, f.amount, unit), rec.maker_fee)
@@ -594,6 +617,10 @@ class Replayer:
             (rec.maker, rec.maker_order, f.maker if f else None),
             (rec.taker, rec.taker_order, f.taker if f else None),
         ):
+            if digest is None:
+                # no calldata fill names the order (trades_match_calldata failed for this Trade):
+                # nothing to count the amount against
+                continue
             check.ok()
             key = (account, digest)
             one_shot = self.state.one_shot_orders.get(key) if order is not None and order.is_one_shot else None

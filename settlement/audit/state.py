@@ -11,7 +11,7 @@ from typing import Any
 
 from .report import CheckResult
 
-STATE_VERSION = 3
+STATE_VERSION = 4  # 4: a TradeRecord's order digests come from the calldata and may be null
 
 #: Checks whose evidence is gathered while replaying history (the rest run at the audited block).
 REPLAY_CHECKS = (
@@ -43,7 +43,11 @@ class SeriesInfo:
 
 @dataclass(frozen=True, slots=True)
 class TradeRecord:
-    """One `Trade` event with its block timestamp (the fields the relayer must report identically)."""
+    """One `Trade` event with its block timestamp (the fields the relayer must report identically).
+
+    The event does not carry the orders: `maker_order` / `taker_order` are the EIP-712 digests of
+    fill `index` of the batch in the transaction's `settleBatch` calldata, None when the calldata is
+    unavailable or has no such fill (then `trades_match_calldata` failed for this Trade)."""
 
     seq: int
     index: int
@@ -53,8 +57,8 @@ class TradeRecord:
     series: str
     maker: str
     taker: str
-    maker_order: str
-    taker_order: str
+    maker_order: str | None
+    taker_order: str | None
     maker_is_buy: bool
     amount: int
     price: int

@@ -11,17 +11,40 @@ from typing import Any
 
 from aiohttp import web
 
+from settlement.batch import DecodedBatchData, decode_settle_call
+from settlement.chain import Chain
 from settlement.indexer import Event
+from settlement.order import Domain
 from tests.support.procs import free_port
 
 
-def rows_from_events(events: list[Event]) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
-    """Fill rows and batch rows in the API's JSON shape, built from the indexer's decoded events."""
+def _order_digests(chain: Chain, domain: Domain, trade: Event, calls: dict[bytes, DecodedBatchData]) -> list[str]:
+    """The 0x-hex digests of the two orders of `trade`: the anonymous event carries none, they are
+    fill `index` of the batch in its transaction's settleBatch calldata (as the relayer knows them)."""
+    batch = calls.get(trade.tx_hash)
+    if batch is None:
+        tx = chain.transaction(trade.tx_hash)
+        assert tx is not None
+        seq, batch = decode_settle_call(bytes.fromhex(tx["input"][2:]))
+        assert seq == trade.args["seq"]
+        calls[trade.tx_hash] = batch
+    orders = batch.fill_orders(batch.fills[trade.args["index"]])
+    assert orders is not None
+    return ["0x" + o.order.digest(domain).hex() for o in orders]
+
+
+def rows_from_events(
+    events: list[Event], chain: Chain, domain: Domain
+) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    """Fill rows and batch rows in the API's JSON shape, built from the indexer's decoded events (and
+    the settleBatch calldata of each Trade's transaction, for the order digests)."""
     fills: list[dict[str, Any]] = []
     batches: dict[int, dict[str, Any]] = {}
+    calls: dict[bytes, DecodedBatchData] = {}
     for e in events:
         a = e.args
         if e.name == "Trade":
+            maker_order, taker_order = _order_digests(chain, domain, e, calls)
             fills.append(
                 {
                     "batch": str(a["seq"]),
@@ -31,8 +54,8 @@ def rows_from_events(events: list[Event]) -> tuple[list[dict[str, Any]], dict[in
                     "series": "0x" + a["series"].hex(),
                     "maker": a["maker"],
                     "taker": a["taker"],
-                    "makerOrder": "0x" + a["makerOrder"].hex(),
-                    "takerOrder": "0x" + a["takerOrder"].hex(),
+                    "makerOrder": maker_order,
+                    "takerOrder": taker_order,
                     "makerIsBuy": a["makerIsBuy"],
                     "amount": str(a["amount"]),
                     "price": str(a["price"]),

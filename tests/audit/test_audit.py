@@ -233,7 +233,7 @@ def test_a_second_run_replays_only_new_blocks_and_a_reorg_invalidates_the_cache(
 
 def _relayer_rows(flow: Flow, tmp_path: Path) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
     indexer = Indexer.for_manifest(flow.venue.chain, flow.venue.manifest, SQLiteIndexerStore(tmp_path / "idx.db"))
-    return rows_from_events(list(indexer.poll().added))
+    return rows_from_events(list(indexer.poll().added), flow.venue.chain, flow.venue.manifest.domain)
 
 
 def _edit_fill(fills: list[dict[str, Any]], batches: dict[int, dict[str, Any]]) -> None:

@@ -66,19 +66,48 @@ def _topic(name: str) -> str:
     return "0x" + EXCHANGE.event_topic(name).hex()
 
 
+def _is(log: dict[str, Any], name: str) -> bool:
+    """Whether raw `log` is a (named, so topic 0 carrying) `name` event; a Trade has no topics."""
+    return bool(log["topics"]) and log["topics"][0] == _topic(name)
+
+
 def _word(n: int) -> str:
     return "0x" + n.to_bytes(32, "big").hex()
 
 
-def _trade_seq(log: dict[str, Any]) -> int:
-    """The batch number of a raw Trade log (packed in its `premiumFill` word)."""
-    decoded = EXCHANGE.decode_log([bytes.fromhex(t[2:]) for t in log["topics"]], bytes.fromhex(log["data"][2:]))
-    assert decoded is not None
-    return int(decoded[1]["seq"])
+def _data_word(log: dict[str, Any], i: int) -> str:
+    """Data word `i` of raw `log`, 0x-hex (an address word reads as the address's topic would)."""
+    data: str = log["data"]
+    return "0x" + data[2 + 64 * i : 2 + 64 * (i + 1)]
+
+
+def _decoded_trade(log: dict[str, Any]) -> dict[str, Any] | None:
+    """The fields of raw `log` if it is a Trade (the anonymous event: no topics, 6 data words)."""
+    if log["topics"]:
+        return None
+    decoded = EXCHANGE.decode_log([], bytes.fromhex(log["data"][2:]))
+    return decoded[1] if decoded is not None and decoded[0] == "Trade" else None
+
+
+def _trade_seq(log: dict[str, Any]) -> int | None:
+    """The batch number of a raw Trade log (packed in its `premiumFill` word); None for another log."""
+    decoded = _decoded_trade(log)
+    return None if decoded is None else int(decoded["seq"])
 
 
 def _first_trade(logs: Logs) -> dict[str, Any] | None:
-    return next((log for log in logs if log["topics"][0] == _topic("Trade")), None)
+    return next((log for log in logs if _decoded_trade(log) is not None), None)
+
+
+def _maker_order_digest(flow: Flow, trade: dict[str, Any]) -> str:
+    """The maker order digest of raw Trade `trade`: fill `index` of its transaction's calldata."""
+    decoded = _decoded_trade(trade)
+    tx = flow.chain.transaction(bytes.fromhex(trade["transactionHash"][2:]))
+    assert decoded is not None and tx is not None
+    seq, batch = decode_settle_call(bytes.fromhex(tx["input"][2:]))
+    orders = batch.fill_orders(batch.fills[int(decoded["index"])])
+    assert seq == decoded["seq"] and orders is not None
+    return "0x" + hash_order(orders[0].order, flow.venue.manifest.domain).hex()
 
 
 def _repoint(batch: DecodedBatchData, fill: int, record: PackedOrder, *, maker: bool) -> DecodedBatchData:
@@ -103,8 +132,8 @@ def _with_calldata(tx: dict[str, Any], seq: int, batch: DecodedBatchData) -> dic
 def _one_shot_batch_logs(flow: Flow, logs: Logs) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Batch 5's first Trade (trader 2's one-shot order taking) and batch 6's FillSkipped of index 0
     (the same one-shot order refused as spent), if both are in `logs`."""
-    trade = next((x for x in logs if x["topics"][0] == _topic("Trade") and _trade_seq(x) == 5), None)
-    skipped = next((x for x in logs if x["topics"][0] == _topic("FillSkipped") and x["topics"][1] == _word(6)), None)
+    trade = next((x for x in logs if _trade_seq(x) == 5), None)
+    skipped = next((x for x in logs if _is(x, "FillSkipped") and x["topics"][1] == _word(6)), None)
     return None if trade is None or skipped is None else (trade, skipped)
 
 
@@ -142,9 +171,7 @@ def test_a_signature_by_another_key_in_the_calldata_fails_signature_verification
 
 def test_a_missing_batch_breaks_the_sequence(flow: Flow) -> None:
     def drop_batch_2(logs: Logs) -> Logs:
-        return [
-            log for log in logs if not (log["topics"][0] == _topic("BatchSettled") and log["topics"][1] == _word(2))
-        ]
+        return [log for log in logs if not (_is(log, "BatchSettled") and log["topics"][1] == _word(2))]
 
     report = _audit(flow, LyingNode(flow.venue.node.rpc_url, edit_logs=drop_batch_2))
 
@@ -158,7 +185,8 @@ def test_a_fill_after_a_cancel_is_caught(flow: Flow) -> None:
         trade = _first_trade(logs)
         if trade is None:
             return logs
-        maker_topic, maker_order = trade["topics"][1], "0x" + trade["data"][2 + 64 * 1 : 2 + 64 * 2]
+        # the maker is data word 1 of the Trade; its order is the calldata fill's
+        maker_topic, maker_order = _data_word(trade, 1), _maker_order_digest(flow, trade)
         cancel = dict(trade, topics=[_topic("OrderCancelled"), maker_topic, maker_order], data=_word(0))
         i = logs.index(trade)
         return [*logs[:i], cancel, *logs[i:]]
@@ -172,13 +200,11 @@ def test_a_fill_after_a_cancel_is_caught(flow: Flow) -> None:
 
 
 def test_a_wrong_expiry_payout_is_caught(flow: Flow) -> None:
-    settled = _topic("Settled")
-
     def inflate_first_payout(logs: Logs) -> Logs:
         out = []
         done = False
         for log in logs:
-            if not done and log["topics"][0] == settled:
+            if not done and _is(log, "Settled"):
                 data = bytes.fromhex(log["data"][2:])
                 payout = int.from_bytes(data[64:96], "big") + 1
                 log = dict(log, data="0x" + (data[:64] + payout.to_bytes(32, "big") + data[96:]).hex())
@@ -249,7 +275,7 @@ def test_a_one_shot_order_filled_in_a_later_batch_is_caught(flow: Flow) -> None:
         words[5 * 32 : 6 * 32] = bytes(32)  # batch 6 fill 0 carries no fees
         forged = dict(
             skipped,  # in place of the FillSkipped: its block, transaction and log index
-            topics=trade["topics"],
+            topics=[],  # a Trade is anonymous
             data="0x" + bytes(words).hex(),
         )
         return [forged if log is skipped else log for log in logs]
@@ -275,8 +301,7 @@ def test_a_one_shot_fill_after_its_number_was_cancelled_is_caught(flow: Flow) ->
         if found is None:
             return logs
         trade, _ = found
-        series = "0x" + trade["data"][2 : 2 + 64]  # data word 0 of the packed Trade
-        taker = trade["topics"][2]
+        series, taker = _data_word(trade, 0), _data_word(trade, 2)  # data words 0 and 2 of the packed Trade
         cancel = dict(
             trade,
             topics=[_topic("OneShotCancelled"), taker, series],
@@ -336,3 +361,33 @@ def test_calldata_whose_fee_table_entry_differs_from_the_fees_charged_is_caught(
     (ev,) = report.check("trades_match_calldata").evidence
     assert ev.message == "batch 1 fill 0: taker fee differs"
     assert ev.tx == tx_hash
+
+
+def test_a_trade_the_calldata_has_no_fill_for_is_caught_and_counted_against_no_order(flow: Flow) -> None:
+    """The Trade event names no orders: replay takes them from the calldata fill (seq, index). A
+    Trade at an index the calldata does not have fails `trades_match_calldata`, and, naming no
+    order, is counted against none."""
+
+    def phantom_index(logs: Logs) -> Logs:
+        trade = _first_trade(logs)
+        if trade is None:
+            return logs
+        words = bytearray(bytes.fromhex(trade["data"][2:]))
+        premium_fill = int.from_bytes(words[3 * 32 : 4 * 32], "big")
+        # the same fill again, as index 40 of its batch (bits 8..23 of premiumFill)
+        words[3 * 32 : 4 * 32] = (premium_fill & ~(0xFFFF << 8) | (40 << 8)).to_bytes(32, "big")
+        forged = dict(trade, data="0x" + bytes(words).hex())
+        i = logs.index(trade)
+        return [*logs[: i + 1], forged, *logs[i + 1 :]]
+
+    honest = _audit(flow, LyingNode(flow.venue.node.rpc_url))
+    report = _audit(flow, LyingNode(flow.venue.node.rpc_url, edit_logs=phantom_index))
+
+    assert {"trades_match_calldata", "batch_seqs_contiguous"} <= set(report.failed)
+    (ev,) = report.check("trades_match_calldata").evidence
+    assert ev.message == "batch 1 fill 40: the calldata has no fill at this index"
+    assert ev.found == "40" and ev.tx == "0x" + flow.results[0].tx_hash.hex()
+    assert report.summary["trades"] == honest.summary["trades"] + 1
+    over = report.check("orders_not_overfilled")
+    assert over.passed and over.checked == honest.check("orders_not_overfilled").checked
+    assert report.summary["orders"] == honest.summary["orders"]

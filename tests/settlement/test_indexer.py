@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from keys.signer import LocalSigner
-from settlement.batch import Batch, SkipReason
+from settlement.batch import Batch, SkipReason, decode_settle_call
 from settlement.indexer import Indexer, SQLiteIndexerStore
 from settlement.journal import SQLiteSubmitJournal
 from settlement.submitter import Submitter
@@ -36,8 +36,21 @@ def test_events_are_decoded_into_typed_records_and_the_cursor_survives_a_restart
     assert trade.contract == "Exchange" and trade.args["seq"] == 1
     assert trade.args["maker"] == venue.traders[0].address and trade.args["taker"] == venue.traders[1].address
     assert trade.args["amount"] == OPTION and trade.args["price"] == PRICE and trade.args["makerIsBuy"] is True
-    assert trade.args["makerOrder"] == fill.maker.order.digest(venue.manifest.domain)
-    assert trade.args["takerOrder"] == fill.taker.order.digest(venue.manifest.domain)
+    # the anonymous Trade: a log without topics, whose orders are fill `index` of the calldata
+    receipt = venue.chain.receipt(trade.tx_hash)
+    assert receipt is not None
+    (raw,) = [log for log in receipt.logs if log.log_index == trade.log_index]
+    assert raw.topics == () and len(raw.data) == 6 * 32
+    assert not {"makerOrder", "takerOrder"} & trade.args.keys()
+    tx = venue.chain.transaction(trade.tx_hash)
+    assert tx is not None
+    seq, calldata = decode_settle_call(bytes.fromhex(tx["input"][2:]))
+    orders = calldata.fill_orders(calldata.fills[trade.args["index"]])
+    assert seq == trade.args["seq"] and orders is not None
+    assert [o.order.digest(venue.manifest.domain) for o in orders] == [
+        fill.maker.order.digest(venue.manifest.domain),
+        fill.taker.order.digest(venue.manifest.domain),
+    ]
     assert skipped.args == {"seq": 1, "index": 1, "reason": SkipReason.SELF_TRADE}
     assert settled.args == {"seq": 1, "filled": 1, "skipped": 1}
     assert idle.added == () and idle.retracted == ()

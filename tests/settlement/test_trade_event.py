@@ -1,42 +1,58 @@
-"""The packed `Trade` event (v3: one LOG3, 6 data words): `decode_log` spells its packed words out
-into the named fields every consumer reads (docs/PROTOCOL.md, "Events"). Real fills on Anvil are
-decoded and checked field by field in tests/settlement/test_indexer.py."""
+"""The packed `Trade` event (anonymous: a LOG0, no topics, 6 data words): `decode_log` recognises it
+by the missing topics and the data length, and spells its packed words out into the named fields
+every consumer reads (docs/PROTOCOL.md, "Events"). It carries no order digests: they are the
+calldata fill's. Real fills on Anvil are decoded and checked field by field in
+tests/settlement/test_indexer.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from eth_abi.abi import encode as abi_encode
 from hypothesis import given
 from hypothesis import strategies as st
 
-from settlement.abi import contract_abi, unpack_trade
+from settlement.abi import ContractABI, contract_abi, unpack_trade
+from settlement.artifacts import Artifact
+from settlement.errors import ArtifactError
 
 EXCHANGE = contract_abi("Exchange")
 U128 = st.integers(min_value=0, max_value=2**128 - 1)
-SERIES, MAKER_ORDER, TAKER_ORDER = b"\x01" * 32, b"\x02" * 32, b"\x03" * 32
-
-
-def _address_topic(n: int) -> bytes:
-    return n.to_bytes(32, "big")
+SERIES = b"\x01" * 32
+TRADE_TYPES = ["bytes32", "address", "address", "uint256", "uint256", "uint256"]
+MAKER, TAKER = "0x" + "a11ce".rjust(40, "0"), "0x" + "b0b".rjust(40, "0")
 
 
 def _premium_fill(premium: int, seq: int, index: int, maker_is_buy: bool) -> int:
     return (premium << 128) | (seq << 24) | (index << 8) | int(maker_is_buy)
 
 
-def test_the_compiled_trade_event_has_the_v3_layout() -> None:
-    topic = EXCHANGE.event_topic("Trade")
-    event = EXCHANGE.events[topic]
-    assert event.indexed == (("maker", "address"), ("taker", "address"))
+def _trade_data(premium_fill: int, amount_price: int = (5 << 128) | 7, fees: int = (11 << 128) | 13) -> bytes:
+    return abi_encode(TRADE_TYPES, [SERIES, MAKER, TAKER, premium_fill, amount_price, fees])
+
+
+def test_the_compiled_trade_event_is_anonymous_with_the_v4_layout() -> None:
+    event = EXCHANGE.event("Trade")
+    assert event.anonymous and event.topic is None
+    assert event.indexed == ()
     assert event.data == (
         ("series", "bytes32"),
-        ("makerOrder", "bytes32"),
-        ("takerOrder", "bytes32"),
+        ("maker", "address"),
+        ("taker", "address"),
         ("premiumFill", "uint256"),
         ("amountPrice", "uint256"),
         ("fees", "uint256"),
     )
+    assert event.data_size == 6 * 32
+    assert EXCHANGE.anonymous_events == (event,)  # the exchange's only log without topics
+    assert event not in EXCHANGE.events.values()  # no topic 0 to look it up by
+
+
+def test_an_anonymous_event_has_no_topic_to_filter_by() -> None:
+    with pytest.raises(ArtifactError, match="Trade is anonymous"):
+        EXCHANGE.event_topic("Trade")
+    assert EXCHANGE.events[EXCHANGE.event_topic("BatchSettled")].name == "BatchSettled"
 
 
 @given(
@@ -49,7 +65,7 @@ def test_the_compiled_trade_event_has_the_v3_layout() -> None:
     maker_fee=U128,
     taker_fee=U128,
 )
-def test_trade_words_unpack_to_named_fields(
+def test_a_log_without_topics_decodes_as_the_trade_with_named_fields(
     seq: int,
     index: int,
     maker_is_buy: bool,
@@ -59,37 +75,60 @@ def test_trade_words_unpack_to_named_fields(
     maker_fee: int,
     taker_fee: int,
 ) -> None:
-    data = abi_encode(
-        ["bytes32", "bytes32", "bytes32", "uint256", "uint256", "uint256"],
-        [
-            SERIES,
-            MAKER_ORDER,
-            TAKER_ORDER,
-            _premium_fill(premium, seq, index, maker_is_buy),
-            (amount << 128) | price,
-            (maker_fee << 128) | taker_fee,
-        ],
+    data = _trade_data(
+        _premium_fill(premium, seq, index, maker_is_buy), (amount << 128) | price, (maker_fee << 128) | taker_fee
     )
-    topics = [EXCHANGE.event_topic("Trade"), _address_topic(0xA11CE), _address_topic(0xB0B)]
-    decoded = EXCHANGE.decode_log(topics, data)
+    decoded = EXCHANGE.decode_log([], data)
     assert decoded is not None
     name, args = decoded
     assert name == "Trade"
     assert args["seq"] == seq and args["index"] == index and args["makerIsBuy"] is maker_is_buy
     assert args["amount"] == amount and args["price"] == price and args["premium"] == premium
     assert args["makerFee"] == maker_fee and args["takerFee"] == taker_fee
-    assert args["series"] == SERIES and args["makerOrder"] == MAKER_ORDER and args["takerOrder"] == TAKER_ORDER
+    assert args["series"] == SERIES
     assert int(args["maker"], 16) == 0xA11CE and int(args["taker"], 16) == 0xB0B
-    assert not {"premiumFill", "amountPrice", "fees"} & args.keys()
+    assert not {"premiumFill", "amountPrice", "fees", "makerOrder", "takerOrder"} & args.keys()
+
+
+def test_a_log_without_topics_that_fits_no_anonymous_event_is_unknown() -> None:
+    data = _trade_data(_premium_fill(1, 2, 3, True))
+    assert EXCHANGE.decode_log([], data) is not None
+    assert EXCHANGE.decode_log([], data[:-32]) is None  # 5 words
+    assert EXCHANGE.decode_log([], data + bytes(32)) is None  # 7 words
+    assert EXCHANGE.decode_log([], b"") is None
+    dirty = bytearray(data)
+    dirty[32] = 1  # the maker word with bits above the 160-bit address set: not an ABI address
+    assert EXCHANGE.decode_log([], bytes(dirty)) is None
+    # the right data under a topic no event has: no named event, and no anonymous one with an indexed param
+    assert EXCHANGE.decode_log([b"\x07" * 32], data) is None
+    # a contract without anonymous events (the registry) knows no log without topics
+    assert contract_abi("SeriesRegistry").decode_log([], data) is None
+
+
+def _abi(*events: dict[str, Any]) -> ContractABI:
+    return ContractABI(Artifact("Test", list(events), "0x00", "0x00"))
+
+
+def _anonymous(name: str, *types: str) -> dict[str, Any]:
+    inputs = [{"name": f"a{i}", "type": t, "indexed": False} for i, t in enumerate(types)]
+    return {"type": "event", "name": name, "anonymous": True, "inputs": inputs}
+
+
+def test_anonymous_events_are_told_apart_by_data_length_and_ambiguity_is_unknown() -> None:
+    abi = _abi(_anonymous("One", "uint256"), _anonymous("Two", "uint256", "bytes32"))
+    assert abi.decode_log([], (5).to_bytes(32, "big")) == ("One", {"a0": 5})
+    assert abi.decode_log([], (5).to_bytes(32, "big") + b"\x01" * 32) == ("Two", {"a0": 5, "a1": b"\x01" * 32})
+    assert abi.decode_log([], bytes(96)) is None
+
+    twins = _abi(_anonymous("Left", "uint256"), _anonymous("Right", "bytes32"))
+    assert twins.decode_log([], bytes(32)) is None  # both fit: which one is unknowable
 
 
 def _values(premium_fill: int) -> dict[str, Any]:
     return {
+        "series": SERIES,
         "maker": "0xA",
         "taker": "0xB",
-        "series": SERIES,
-        "makerOrder": MAKER_ORDER,
-        "takerOrder": TAKER_ORDER,
         "premiumFill": premium_fill,
         "amountPrice": (5 << 128) | 7,
         "fees": (11 << 128) | 13,
@@ -117,8 +156,6 @@ def test_premium_fill_bit_positions() -> None:
         "taker",
         "index",
         "series",
-        "makerOrder",
-        "takerOrder",
         "makerIsBuy",
         "amount",
         "price",

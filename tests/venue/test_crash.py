@@ -196,12 +196,13 @@ def _check_chain_matches_store(chain: ChainVenue, db: Engine) -> int:
     for m, t, amount in settled:
         per_order[m] += amount
         per_order[t] += amount
-    trades = chain.chain.logs(
-        chain.manifest.deployment_block,
-        chain.chain.block_number(),
-        [chain.manifest.exchange],
-        [["0x" + EXCHANGE.event_topic("Trade").hex()]],
-    )
+    # a Trade is anonymous (no topics): no topic filter selects it, so read every exchange log
+    logs = chain.chain.logs(chain.manifest.deployment_block, chain.chain.block_number(), [chain.manifest.exchange])
+    trades = [
+        log
+        for log in logs
+        if not log.topics and (decoded := EXCHANGE.decode_log([], log.data)) is not None and decoded[0] == "Trade"
+    ]
     assert len(trades) == len(settled), "a fill settled twice, or a settled fill is missing on-chain"
     for order_id, amount in per_order.items():
         raw, series, nonce = makers[order_id]
