@@ -210,7 +210,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 revert(0x00, 0x24)
             }
             // the five compact integers from `q` into words 0x80-0x100 of block `p`; `bad` if a
-            // length exceeds 32 (the caller checks the end, and `failInts` finds the culprit)
+            // length exceeds 32 (the caller checks the end, and `diagnose` finds the culprit)
             function ints(p, q) -> next, bad {
                 let len := byte(0, calldataload(q))
                 mstore(add(p, 0x80), shr(sub(256, shl(3, len)), calldataload(add(q, 1))))
@@ -233,46 +233,32 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 bad := or(bad, gt(len, 32))
                 next := add(add(q, 1), len)
             }
-            // reverts with the offset of the first length byte that is over 32 or runs past the end
-            function failInts(q, start_, end_, sel) {
+            // reverts with the offset of the first fault of the order record at `at_` (called when
+            // the straight decode below found one): the record's start if it is shorter than its
+            // fixed part or has a series index or flags out of range, else the first length byte
+            // over 32 or running past the end, else the signature length (flag bit 1) or the
+            // signature running past the end
+            function diagnose(at_, start_, end_, sel) {
+                if gt(add(at_, ORDER_FIXED_BYTES), end_) { fail(sel, sub(at_, start_)) }
+                let w := calldataload(at_)
+                let flags := and(shr(72, w), 0xff)
+                if or(iszero(lt(and(shr(80, w), 0xffff), mload(M_NSERIES))), gt(flags, 7)) { fail(sel, sub(at_, start_)) }
+                let q := add(at_, ORDER_FIXED_BYTES)
                 for { let i := 0 } lt(i, 5) { i := add(i, 1) } {
                     let len := byte(0, calldataload(q))
                     let next := add(add(q, 1), len)
                     if or(gt(len, 32), gt(next, end_)) { fail(sel, sub(q, start_)) }
                     q := next
                 }
-            }
-            // one order record at `at` into block `p`; returns where the next record starts
-            function decodeOrder(p, at_, start_, end_, th, sel) -> next {
-                if gt(add(at_, ORDER_FIXED_BYTES), end_) { fail(sel, sub(at_, start_)) }
-                let w := calldataload(at_)
-                let si := and(shr(80, w), 0xffff)
-                let flags := and(shr(72, w), 0xff)
-                if or(iszero(lt(si, mload(M_NSERIES))), gt(flags, 7)) { fail(sel, sub(at_, start_)) }
-                // price, amount, maxFee, nonce, expiry: each a length byte L <= 32, then L bytes
-                let sigAt, bad := ints(p, add(at_, ORDER_FIXED_BYTES))
-                if or(bad, gt(sigAt, end_)) { failInts(add(at_, ORDER_FIXED_BYTES), start_, end_, sel) }
-                if and(flags, 4) { mstore(add(p, 0xe0), or(mload(add(p, 0xe0)), shl(255, 1))) } // one-shot
-                let sigLen := ECDSA_SIG_BYTES
                 if and(flags, 2) {
-                    if gt(add(sigAt, 2), end_) { fail(sel, sub(sigAt, start_)) }
-                    sigLen := shr(240, calldataload(sigAt))
-                    sigAt := add(sigAt, 2)
+                    if gt(add(q, 2), end_) { fail(sel, sub(q, start_)) }
+                    q := add(q, 2)
                 }
-                next := add(sigAt, sigLen)
-                if gt(next, end_) { fail(sel, sub(sigAt, start_)) }
-                mstore(p, th)
-                mstore(add(p, 0x20), shr(96, w))
-                mstore(add(p, 0x40), calldataload(add(mload(M_TABLE), shl(5, si))))
-                mstore(add(p, 0x60), and(flags, 1))
-                mstore(add(p, 0x120), or(sigAt, shl(32, sigLen)))
-                mstore(add(p, 0x140), add(mload(M_SERIES), mul(si, SERIES_ENTRY_BYTES)))
-                calldatacopy(add(p, 0x160), calldatasize(), 0xa0) // digest and slots: not computed yet
+                fail(sel, sub(q, start_))
             }
-            // The common case decodes each record straight through and tests every fault at once;
-            // a record that fails the test is decoded again by `decodeOrder`, which reverts with
-            // the exact offset (calldataload past the end reads zeros, so the straight pass is
-            // harmless on any input).
+            // Each order record into its block, straight through, testing every fault at once
+            // (calldataload past the end reads zeros, so the pass is harmless on any input); on a
+            // fault `diagnose` reverts with its exact offset.
             let series := mload(M_SERIES)
             for { let p := M_ORDERS } lt(p, series) { p := add(p, ORDER_BLOCK_BYTES) } {
                 let w := calldataload(at)
@@ -282,9 +268,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 mstore(add(p, 0x20), shr(96, w))
                 mstore(add(p, 0x40), calldataload(add(mload(M_TABLE), shl(5, si))))
                 mstore(add(p, 0x60), and(flags, 1))
-                let q := add(at, ORDER_FIXED_BYTES)
-                let lens := 0
-                q, lens := ints(p, q)
+                let q, bad := ints(p, add(at, ORDER_FIXED_BYTES))
                 mstore(add(p, 0xe0), or(mload(add(p, 0xe0)), shl(253, and(flags, 4)))) // flag bit 2 (one-shot): nonce bit 255
                 let len := ECDSA_SIG_BYTES
                 if and(flags, 2) {
@@ -295,8 +279,8 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 mstore(add(p, 0x140), add(series, mul(si, SERIES_ENTRY_BYTES)))
                 calldatacopy(add(p, 0x160), calldatasize(), 0xa0) // digest and slots: not computed yet
                 q := add(q, len)
-                if or(or(lens, gt(q, end)), or(iszero(lt(si, mload(M_NSERIES))), gt(flags, 7))) {
-                    q := decodeOrder(p, at, start, end, typeHash, malformed)
+                if or(or(bad, gt(q, end)), or(iszero(lt(si, mload(M_NSERIES))), gt(flags, 7))) {
+                    diagnose(at, start, end, malformed)
                 }
                 at := q
             }

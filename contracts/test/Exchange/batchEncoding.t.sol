@@ -153,6 +153,25 @@ contract ExchangeBatchEncodingTest is StrikebookTest {
         assertEq(exchange.positionOf(bob, callId), int256(ONE));
     }
 
+    function test_signature_past_the_end_reverts() public {
+        // an order with five one-byte integers, then its signature section: the offset is where
+        // the signature (or its length prefix) starts
+        bytes memory head = bytes.concat(
+            abi.encodePacked(uint16(1), uint16(1), uint16(0), uint16(0), callId, bytes20(alice), uint16(0)),
+            abi.encodePacked(uint8(2)), // flag bit 1: length-prefixed signature
+            hex"0101", hex"0101", hex"0101", hex"0101", hex"0101"
+        );
+        uint256 sigAt = 8 + 32 + 23 + 10;
+        _expectMalformed(bytes.concat(head, hex"00"), sigAt); // one byte of the two-byte length
+        _expectMalformed(bytes.concat(head, hex"0003", hex"aabb"), sigAt + 2); // 3 bytes claimed, 2 there
+        // the 65-byte form with 64 bytes
+        bytes memory plain = bytes.concat(
+            abi.encodePacked(uint16(1), uint16(1), uint16(0), uint16(0), callId, bytes20(alice), uint16(0), uint8(0)),
+            hex"0101", hex"0101", hex"0101", hex"0101", hex"0101", new bytes(64)
+        );
+        _expectMalformed(plain, sigAt);
+    }
+
     function test_length_prefixed_signature_carries_a_64_byte_ecdsa_form() public {
         // EIP-2098 compact signatures are not accepted: 64 bytes go through the length-prefixed
         // form and fail verification like any unknown signature, skipping the fill.
