@@ -99,9 +99,16 @@ async def test_reservations_are_released_on_cancel_and_on_expiry(
         (short_lived,) = await submit(venue, alice.order(is_buy=True, expiry=_now_ms() // 1000 + 1))
         assert venue.reserved(alice.raw, quote) > 0
         await eventually(lambda: venue.reserved(alice.raw, quote) == 0, timeout=10)
-        assert short_lived.order_id is not None
-        view = await venue.get_order(short_lived.order_id)
-        assert view is not None and view.status is OrderState.EXPIRED
+        order_id = short_lived.order_id
+        assert order_id is not None
+
+        # the expiry releases the reservation when it is applied; the stored status follows once
+        # its journal entry commits
+        async def expired() -> bool:
+            view = await venue.get_order(order_id)
+            return view is not None and view.status is OrderState.EXPIRED
+
+        await eventually(expired, timeout=10)
 
 
 async def test_a_fill_skipped_for_an_onchain_cancel_restores_the_innocent_order(
