@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -44,6 +45,16 @@ def config_for(chain: ChainVenue, tmp: Path, db_url: str | None = None, **overri
     )
     base.update(overrides)
     return VenueConfig(**base)  # type: ignore[arg-type]
+
+
+def clocked(chain: ChainVenue, tmp: Path, *, restart: bool = False) -> tuple[list[int], VenueConfig, VenueConfig]:
+    """A venue clock the test sets (`now[0]`, ms, starting at the wall clock), the venue's config on
+    it, and the config of the first run: with `restart`, batches are never cut in it, so its fills
+    settle after the restart; without, the same config."""
+    now = [time.time_ns() // 1_000_000]
+    config = config_for(chain, tmp, clock_ms=lambda: now[0])
+    first = config_for(chain, tmp, clock_ms=lambda: now[0], batch_ms=NEVER_MS) if restart else config
+    return now, config, first
 
 
 @asynccontextmanager

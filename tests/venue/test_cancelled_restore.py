@@ -25,7 +25,6 @@ raised inside the venue's commit (a trigger added through a second connection).
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -38,14 +37,13 @@ from relayer.views import OrderResult, OrderState
 from tests.settlement.venue import EXCHANGE, OPTION, PRICE
 from tests.settlement.venue import Venue as ChainVenue
 from tests.venue.support import (
-    NEVER_MS,
     HeldBatches,
     Maker,
     all_skipped,
     asks,
     bids,
     cancel_onchain,
-    config_for,
+    clocked,
     eventually,
     held_unless,
     order_id,
@@ -93,9 +91,7 @@ async def test_a_fully_matched_order_cancelled_by_hash_is_not_restored_when_its_
 ) -> None:
     """kind "none" is the control: nothing cancelled, the innocent order comes back."""
     alice, bob, carol, dave = makers
-    now = [time.time_ns() // 1_000_000]
-    config = config_for(deployed, tmp_path, clock_ms=lambda: now[0])
-    first = config_for(deployed, tmp_path, clock_ms=lambda: now[0], batch_ms=NEVER_MS) if restart else config
+    now, config, first = clocked(deployed, tmp_path, restart=restart)
     ask = alice.order(is_buy=False, price=PRICE)
     bid = bob.order(is_buy=True, price=PRICE)
     other = carol.order(is_buy=True, price=PRICE // 2)  # another maker's innocent order
@@ -146,8 +142,7 @@ async def test_a_cancel_whose_commit_fails_is_not_acknowledged_and_cancels_nothi
     """Every listed hash is answered `store_unavailable`, whatever it names: a resting order, a
     fully matched one whose fill is settling, one never seen; none of them is cancelled."""
     alice, bob = makers[0], makers[1]
-    now = [time.time_ns() // 1_000_000]
-    config = config_for(deployed, tmp_path, clock_ms=lambda: now[0])
+    now, config, _ = clocked(deployed, tmp_path)
     db = tmp_path / "relayer.sqlite"
     resting = alice.order(is_buy=True, price=PRICE // 4)
     ask = alice.order(is_buy=False, price=PRICE)
@@ -218,9 +213,7 @@ async def test_an_order_below_the_makers_nonce_floor_is_not_restored_when_its_fi
     fault: the exchange checks the maker's order state first, so a skip through the taker's fault
     can never name an order whose maker's nonce floor is above it."""
     alice, bob, carol, dave = makers
-    now = [time.time_ns() // 1_000_000]
-    config = config_for(deployed, tmp_path, clock_ms=lambda: now[0])
-    first = config_for(deployed, tmp_path, clock_ms=lambda: now[0], batch_ms=NEVER_MS) if restart else config
+    _, config, first = clocked(deployed, tmp_path, restart=restart)
     amount = 2 * OPTION if shape == "partly_matched" else OPTION
     other_maker = dave.order(is_buy=False, price=PRICE // 2)
     other = carol.order(is_buy=True, price=PRICE // 2)  # another maker's innocent order
@@ -283,8 +276,7 @@ async def test_a_cancel_refused_for_a_store_fault_can_be_sent_again_as_signed(
     """The replay guard forgets a cancel whose commit failed: the client may resend the very same
     signed message once the store is back; it is then applied once, and a further copy is a replay."""
     alice = makers[0]
-    now = [time.time_ns() // 1_000_000]
-    config = config_for(deployed, tmp_path, clock_ms=lambda: now[0])
+    now, config, _ = clocked(deployed, tmp_path)
     db = tmp_path / "relayer.sqlite"
     order = alice.order(is_buy=True, price=PRICE // 4)
     oid = order_id(deployed, order)
@@ -312,8 +304,7 @@ async def test_a_dead_man_switch_refused_for_a_store_fault_can_be_sent_again_as_
     """Same for `CancelAfter`: arming fails with the store, nothing is armed, and the same signed
     message arms the switch once the store is back."""
     alice = makers[0]
-    now = [time.time_ns() // 1_000_000]
-    config = config_for(deployed, tmp_path, clock_ms=lambda: now[0])
+    now, config, _ = clocked(deployed, tmp_path)
     db = tmp_path / "relayer.sqlite"
     async with running(config) as venue:
         now[0] += 1

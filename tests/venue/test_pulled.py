@@ -16,7 +16,6 @@ Time moves only through the venue's clock.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,12 @@ from relayer.views import FillState, OrderState
 from tests.settlement.venue import OPTION, PRICE
 from tests.settlement.venue import Venue as ChainVenue
 from tests.venue.support import (
-    NEVER_MS,
     Maker,
     all_skipped,
     asks,
     bids,
     cancel_onchain,
-    config_for,
+    clocked,
     eventually,
     held_unless,
     order_id,
@@ -87,9 +85,7 @@ async def test_a_pulled_order_is_not_restored_when_its_fill_is_skipped(
 ) -> None:
     """kind "none" is the control: nothing pulled, the innocent order comes back."""
     alice, bob, carol, dave = makers
-    now = [time.time_ns() // 1_000_000]
-    config = config_for(deployed, tmp_path, clock_ms=lambda: now[0])
-    first = config_for(deployed, tmp_path, clock_ms=lambda: now[0], batch_ms=NEVER_MS) if restart else config
+    now, config, first = clocked(deployed, tmp_path, restart=restart)
     amount = 2 * OPTION if shape == "partly_matched" else OPTION
     ask = alice.order(is_buy=False, price=PRICE, amount=amount)
     witness = alice.order(is_buy=True, price=PRICE // 4)  # rests throughout: shows each pull happened
@@ -151,9 +147,7 @@ async def test_cancel_all_spares_orders_sent_after_it_and_other_makers_orders(
 ) -> None:
     """A cancel-all covers the maker's orders received before its timestamp, matched or resting, and nothing else."""
     alice, bob, carol, dave = makers
-    now = [time.time_ns() // 1_000_000]
-    config = config_for(deployed, tmp_path, clock_ms=lambda: now[0])
-    first = config_for(deployed, tmp_path, clock_ms=lambda: now[0], batch_ms=NEVER_MS) if restart else config
+    now, config, first = clocked(deployed, tmp_path, restart=restart)
     before = alice.order(is_buy=False, price=PRICE)  # fully matched before the cancel-all
     before_taker = bob.order(is_buy=True, price=PRICE)
     after = alice.order(is_buy=True, price=PRICE // 2)  # received after its timestamp, fully matched
