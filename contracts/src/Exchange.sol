@@ -563,15 +563,14 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                 }
                 mstore(add(fx, 0x80), or(META_CLAIMED, shl(128, filled)))
             }
-            // 0 valid, 1 invalid, 2 not decided by the fast path. Fast path: a 65-byte ECDSA
-            // signature by the account itself, with OpenZeppelin's rules (s in the lower half
-            // order, v 27 or 28, the zero address never matches). Verdicts are cached per order.
+            // 0 valid, 1 invalid, 2 not decided by the fast path; `fill` calls it only while no
+            // valid verdict is cached. Fast path: a 65-byte ECDSA signature by the account itself,
+            // with OpenZeppelin's rules (s in the lower half order, v 27 or 28, the zero address
+            // never matches). Verdicts are cached per order.
             function verdict(p) -> r {
                 let meta := mload(add(p, 0x120))
-                switch and(shr(80, meta), 3) // cached: 1 valid (META_VALID), 2 invalid (META_INVALID)
-                case 1 {}
-                case 2 { r := 1 }
-                default {
+                switch and(meta, META_INVALID)
+                case 0 {
                     // not decided yet: the ECDSA fast path caches valid, else 2 (the slow path decides)
                     r := 2
                     if eq(and(shr(32, meta), 0xffff), ECDSA_SIG_BYTES) {
@@ -593,6 +592,7 @@ contract Exchange is IExchange, MarginVault, EIP712, Pausable {
                         }
                     }
                 }
+                default { r := 1 } // cached invalid
             }
             // collateral required by a position: a short call locks one underlying unit per option,
             // a short put the strike in quote per option (rounded up: in the vault's favour)
